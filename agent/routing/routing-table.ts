@@ -1,0 +1,61 @@
+/**
+ * The routing table the data plane reads: compiled from a Snapshot by a pure function
+ * (`compile-routing-table.ts`) and swapped as one reference. Nothing here is mutated after
+ * compilation; per-endpoint load counters live outside it (`endpoint-load.ts`).
+ */
+import type { PortProtocol } from '../../registry/records'
+
+export interface CompiledEndpoint {
+  readonly id: string
+  readonly node: string
+  readonly address: string
+  /** Target port on `address` for this service port. */
+  readonly port: number
+  readonly weight: number
+  /** `address:port`, the key for connection pools and load counters. */
+  readonly target: string
+}
+
+export interface CompiledPort {
+  /** Service key `NAMESPACE/NAME`. */
+  readonly service: string
+  readonly serviceName: string
+  readonly namespace: string
+  readonly vip: string
+  readonly name: string
+  readonly port: number
+  readonly protocol: PortProtocol
+  /** Healthy endpoints only, in a stable order. */
+  readonly endpoints: readonly CompiledEndpoint[]
+}
+
+export interface CompiledService {
+  readonly key: string
+  readonly name: string
+  readonly namespace: string
+  readonly vip: string
+  readonly serviceAccount: string
+  readonly ports: readonly CompiledPort[]
+}
+
+/** One listener the agent should have open in bind mode. */
+export interface ListenerSpec {
+  /** `vip:port`; also the key into `byVipPort`. */
+  readonly key: string
+  readonly vip: string
+  readonly port: number
+  readonly protocol: PortProtocol
+  readonly service: string
+}
+
+export interface RoutingTable {
+  readonly revision: number
+  readonly dnsDomain: string
+  readonly services: ReadonlyMap<string, CompiledService>
+  /** `vip:port` -> the service port it serves. */
+  readonly byVipPort: ReadonlyMap<string, CompiledPort>
+  /** Lowercase DNS name without trailing dot (`web.mesh`, `web.default.mesh`) -> service. */
+  readonly byDnsName: ReadonlyMap<string, CompiledService>
+  /** Sorted by key. */
+  readonly listeners: readonly ListenerSpec[]
+}

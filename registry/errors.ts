@@ -1,0 +1,30 @@
+/**
+ * Errors that cross a boundary (CLI, gRPC API, logs) carry a stable code and say what to do.
+ * The message always starts with the code so that a one-line CLI error is self-explanatory.
+ */
+export type NmErrorCode =
+  | 'NM_BAD_ARGUMENT'
+  | 'NM_BAD_RECORD'
+  | 'NM_NOT_FOUND'
+  | 'NM_ALREADY_EXISTS'
+  | 'NM_VIP_EXHAUSTED'
+  | 'NM_REGISTRY_UNREACHABLE'
+  | 'NM_AGENT_UNREACHABLE'
+  | 'NM_LEASE_EXPIRED'
+  | 'NM_STATE_DIR'
+  | 'NM_LISTEN_FAILED'
+  | 'NM_CONFLICT'
+  | 'NM_INTERNAL'
+
+export class NmError extends Error {
+  readonly code: NmErrorCode
+  constructor(code: NmErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options)
+    this.code = code
+    this.name = 'NmError'
+  }
+}
+
+export function isNmError(err: unknown, code?: NmErrorCode): err is NmError {
+  return err instanceof NmError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,44 @@
+import { NmError } from './errors'
+
+export const DEFAULT_NAMESPACE = 'default'
+
+/** DNS-label rules (RFC 1123), as Kubernetes uses for names and namespaces. */
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+
+export function isValidName(s: string): boolean {
+  return LABEL.test(s)
+}
+
+/** The registry key of a service: `NAMESPACE/NAME`. */
+export function serviceKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`
+}
+
+export function splitServiceKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/')
+  if (slash <= 0) throw new NmError('NM_BAD_ARGUMENT', `"${key}" is not a service key (want NAMESPACE/NAME)`)
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) }
+}
+
+/**
+ * Parses a service reference as users type it: `NAME`, `NAME.NAMESPACE` or `NAMESPACE/NAME`,
+ * with an explicit `--namespace` taking effect only when the reference names none.
+ */
+export function parseServiceRef(ref: string, namespace?: string): { namespace: string; name: string } {
+  let name = ref
+  let ns = namespace ?? DEFAULT_NAMESPACE
+  if (ref.includes('/')) ({ namespace: ns, name } = splitServiceKey(ref))
+  else if (ref.includes('.')) {
+    const dot = ref.indexOf('.')
+    name = ref.slice(0, dot)
+    ns = ref.slice(dot + 1)
+  }
+  if (!isValidName(name)) throw new NmError('NM_BAD_ARGUMENT', `service name "${name}" must be a DNS label (lowercase letters, digits, '-')`)
+  if (!isValidName(ns)) throw new NmError('NM_BAD_ARGUMENT', `namespace "${ns}" must be a DNS label (lowercase letters, digits, '-')`)
+  return { namespace: ns, name }
+}
+
+/** SPIFFE identity of a service account. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`
+}
