@@ -1,0 +1,89 @@
+/**
+ * Snapshot -> RoutingTable. Pure: the same snapshot always compiles to the same table, and
+ * nothing in the table refers back to mutable state. The data plane swaps the result in as
+ * one reference.
+ */
+import type { Endpoint, Service } from '../../registry/records'
+import { DEFAULT_NAMESPACE } from '../../registry/names'
+import type { Snapshot } from '../../registry/snapshot'
+import type {
+  CompiledEndpoint, CompiledPort, CompiledService, ListenerSpec, RoutingTable,
+} from './routing-table'
+
+export interface CompileOptions {
+  readonly dnsDomain: string
+}
+
+export interface CompileResult {
+  readonly table: RoutingTable
+  /** Conflicts the compile resolved by leaving something out, for the log. */
+  readonly warnings: readonly string[]
+}
+
+export function compileRoutingTable(snapshot: Snapshot, opts: CompileOptions): CompileResult {
+  const domain = opts.dnsDomain.toLowerCase().replace(/\.$/, '')
+  const endpointsByService = groupEndpoints(snapshot.endpoints.values())
+  const services = new Map<string, CompiledService>()
+  const byVipPort = new Map<string, CompiledPort>()
+  const byDnsName = new Map<string, CompiledService>()
+  const listeners: ListenerSpec[] = []
+  const warnings: string[] = []
+
+  for (const key of [...snapshot.services.keys()].sort()) {
+    const svc = snapshot.services.get(key) as Service
+    const compiled = compileService(key, svc, endpointsByService.get(key) ?? [])
+    const clash = compiled.ports.find((p) => byVipPort.has(`${svc.vip}:${p.port}`))
+    if (clash) {
+      // The stores never hand out one VIP twice; if a hand-edited registry does, the first
+      // service (by key) keeps it rather than both receiving each other's traffic.
+      warnings.push(`service ${key} left out: VIP ${svc.vip}:${clash.port} already serves ${byVipPort.get(`${svc.vip}:${clash.port}`)?.service}`)
+      continue
+    }
+    services.set(key, compiled)
+    for (const p of compiled.ports) {
+      const vipPort = `${svc.vip}:${p.port}`
+      byVipPort.set(vipPort, p)
+      listeners.push({ key: vipPort, vip: svc.vip, port: p.port, protocol: p.protocol, service: key })
+    }
+    byDnsName.set(`${svc.name}.${svc.namespace}.${domain}`, compiled)
+    if (svc.namespace === DEFAULT_NAMESPACE) byDnsName.set(`${svc.name}.${domain}`, compiled)
+  }
+  listeners.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  return {
+    table: { revision: snapshot.revision, dnsDomain: domain, services, byVipPort, byDnsName, listeners },
+    warnings,
+  }
+}
+
+function groupEndpoints(endpoints: Iterable<Endpoint>): Map<string, Endpoint[]> {
+  const out = new Map<string, Endpoint[]>()
+  for (const ep of endpoints) {
+    const list = out.get(ep.service)
+    if (list) list.push(ep)
+    else out.set(ep.service, [ep])
+  }
+  return out
+}
+
+function compileService(key: string, svc: Service, endpoints: readonly Endpoint[]): CompiledService {
+  const healthy = endpoints.filter((ep) => ep.health === 'healthy').sort((a, b) => (a.id < b.id ? -1 : 1))
+  const ports: CompiledPort[] = svc.ports.map((p) => ({
+    service: key,
+    serviceName: svc.name,
+    namespace: svc.namespace,
+    vip: svc.vip,
+    name: p.name,
+    port: p.port,
+    protocol: p.protocol,
+    endpoints: healthy.flatMap((ep): CompiledEndpoint[] => {
+      const target = ep.ports[String(p.port)]
+      if (target === undefined) return []
+      return [{ id: ep.id, node: ep.node, address: ep.address, port: target, weight: ep.weight, target: joinHostPort(ep.address, target) }]
+    }),
+  }))
+  return { key, name: svc.name, namespace: svc.namespace, vip: svc.vip, serviceAccount: svc.serviceAccount, ports }
+}
+
+function joinHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
+}

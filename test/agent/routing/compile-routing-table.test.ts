@@ -1,0 +1,73 @@
+import t from 'tap'
+import { compileRoutingTable } from '../../../agent/routing/compile-routing-table'
+import { DEFAULT_MESH_CONFIG, type Endpoint, type Service } from '../../../registry/records'
+import type { Snapshot } from '../../../registry/snapshot'
+
+function svc(name: string, namespace: string, vip: string, ports: Service['ports']): Service {
+  return { name, namespace, vip, ports, serviceAccount: name, createdAt: '2026-01-01T00:00:00Z' }
+}
+function ep(id: string, service: string, address: string, ports: Record<string, number>, extra: Partial<Endpoint> = {}): Endpoint {
+  return { id, service, node: 'n1', address, ports, weight: 1, labels: {}, health: 'healthy', createdAt: '2026-01-01T00:00:00Z', ...extra }
+}
+function snapshot(services: Service[], endpoints: Endpoint[], revision = 7): Snapshot {
+  return {
+    revision, cursor: '0-0', mesh: DEFAULT_MESH_CONFIG,
+    services: new Map(services.map((s) => [`${s.namespace}/${s.name}`, s])),
+    endpoints: new Map(endpoints.map((e) => [e.id, e])),
+    nodes: new Map(), policies: new Map(), routes: new Map(), defaults: new Map(), rejected: [],
+  }
+}
+
+const web = svc('web', 'default', '127.77.0.1', [
+  { name: 'http', port: 80, protocol: 'http' },
+  { name: 'admin', port: 9000, protocol: 'tcp' },
+])
+const api = svc('api', 'prod', '127.77.0.2', [{ name: 'http', port: 8080, protocol: 'http' }])
+
+t.test('services, ports and endpoints compile into lookups by VIP:port and DNS name', async (t) => {
+  const { table, warnings } = compileRoutingTable(snapshot([web, api], [
+    ep('ep-b', 'default/web', '10.0.0.2', { 80: 8081, 9000: 9001 }),
+    ep('ep-a', 'default/web', '10.0.0.1', { 80: 8080, 9000: 9002 }, { weight: 5 }),
+    ep('ep-c', 'prod/api', '10.0.0.3', { 8080: 3000 }),
+  ]), { dnsDomain: 'Mesh.' })
+  t.same(warnings, [])
+  t.equal(table.revision, 7)
+  t.equal(table.dnsDomain, 'mesh')
+  const http = table.byVipPort.get('127.77.0.1:80')
+  t.equal(http?.protocol, 'http')
+  t.same(http?.endpoints.map((e) => [e.id, e.target, e.weight]), [['ep-a', '10.0.0.1:8080', 5], ['ep-b', '10.0.0.2:8081', 1]], 'sorted by id, target port per service port')
+  t.same(table.byVipPort.get('127.77.0.1:9000')?.endpoints.map((e) => e.target), ['10.0.0.1:9002', '10.0.0.2:9001'])
+  t.equal(table.byDnsName.get('web.mesh')?.key, 'default/web', 'default namespace answers the short name')
+  t.equal(table.byDnsName.get('web.default.mesh')?.key, 'default/web')
+  t.equal(table.byDnsName.get('api.prod.mesh')?.key, 'prod/api')
+  t.notOk(table.byDnsName.has('api.mesh'), 'the short name is for the default namespace only')
+  t.same(table.listeners.map((l) => l.key), ['127.77.0.1:80', '127.77.0.1:9000', '127.77.0.2:8080'])
+})
+
+t.test('unhealthy endpoints and endpoints without a target for a port are left out of that port', async (t) => {
+  const { table } = compileRoutingTable(snapshot([web], [
+    ep('ep-1', 'default/web', '10.0.0.1', { 80: 8080, 9000: 9000 }, { health: 'unhealthy' }),
+    ep('ep-2', 'default/web', '10.0.0.2', { 80: 8080 }),
+  ]), { dnsDomain: 'mesh' })
+  t.same(table.byVipPort.get('127.77.0.1:80')?.endpoints.map((e) => e.id), ['ep-2'])
+  t.same(table.byVipPort.get('127.77.0.1:9000')?.endpoints, [])
+})
+
+t.test('endpoints of services that do not exist are ignored', async (t) => {
+  const { table } = compileRoutingTable(snapshot([web], [ep('ep-x', 'default/gone', '10.0.0.9', { 80: 80 })]), { dnsDomain: 'mesh' })
+  t.equal(table.services.size, 1)
+  t.same(table.byVipPort.get('127.77.0.1:80')?.endpoints, [])
+})
+
+t.test('a VIP claimed twice keeps the first service by key and warns', async (t) => {
+  const dup = svc('zzz', 'default', '127.77.0.1', [{ name: 'http', port: 80, protocol: 'http' }])
+  const { table, warnings } = compileRoutingTable(snapshot([dup, web], []), { dnsDomain: 'mesh' })
+  t.equal(table.byVipPort.get('127.77.0.1:80')?.service, 'default/web')
+  t.notOk(table.services.has('default/zzz'))
+  t.match(warnings[0], /default\/zzz left out/)
+})
+
+t.test('IPv6 endpoint targets are bracketed', async (t) => {
+  const { table } = compileRoutingTable(snapshot([api], [ep('ep-6', 'prod/api', 'fd00::1', { 8080: 3000 })]), { dnsDomain: 'mesh' })
+  t.equal(table.byVipPort.get('127.77.0.2:8080')?.endpoints[0]?.target, '[fd00::1]:3000')
+})
