@@ -1,0 +1,97 @@
+/**
+ * The agent API's calls as plain async functions of decoded requests. The gRPC plumbing lives
+ * in serve-agent-api.ts; records go back as they are (their field names are the proto's).
+ */
+import { buildSnapshot } from '../../registry/build-snapshot'
+import { NmError } from '../../registry/errors'
+import { parseServiceRef, serviceKey } from '../../registry/names'
+import { PORT_PROTOCOLS, type Endpoint, type MeshConfig, type PortProtocol, type Service, type ServicePort } from '../../registry/records'
+import type { RegistryStore } from '../../registry/store'
+import type { AgentStatus } from './agent-status'
+import { checkAgentDeregistration, planAgentRegistration, type RegistrationRequest } from './plan-registration'
+import { requireEndpoint, selectEndpoints, selectServices } from './select-records'
+
+export interface AgentApiDeps {
+  readonly store: RegistryStore
+  readonly node: string
+  readonly status: () => AgentStatus
+  readonly onRegistered?: (ep: Endpoint) => void
+  readonly onDeregistered?: (service: string, id: string) => void
+}
+
+interface WirePort { readonly name: string; readonly port: number; readonly protocol: string }
+
+export interface AgentApiHandlers {
+  GetStatus(req: object): Promise<AgentStatus>
+  CreateService(req: { name: string; namespace: string; ports: readonly WirePort[]; serviceAccount: string }): Promise<Service>
+  DeleteService(req: { name: string; namespace: string }): Promise<object>
+  ListServices(req: { namespace: string }): Promise<{ revision: number; services: Service[] }>
+  RegisterEndpoint(req: RegistrationRequest): Promise<Endpoint>
+  DeregisterEndpoint(req: { service: string; id: string }): Promise<object>
+  ListEndpoints(req: { service: string }): Promise<{ revision: number; endpoints: Endpoint[] }>
+  GetMesh(req: object): Promise<MeshConfig>
+  InitMesh(req: { vipCidr?: string; trustDomain?: string; defaultDeny?: boolean }): Promise<MeshConfig>
+}
+
+/** Ports from the wire, checked so a bad request fails here with a clear message. */
+export function portsFromWire(ports: readonly WirePort[]): ServicePort[] {
+  if (ports.length === 0) throw new NmError('NM_BAD_ARGUMENT', 'a service needs at least one port: give --port PORT/PROTOCOL')
+  return ports.map((p) => {
+    if (!PORT_PROTOCOLS.includes(p.protocol as PortProtocol)) {
+      throw new NmError('NM_BAD_ARGUMENT', `port ${p.port} has protocol "${p.protocol}": use one of ${PORT_PROTOCOLS.join(', ')}`)
+    }
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new NmError('NM_BAD_ARGUMENT', `port ${p.port} must be 1..65535`)
+    return { name: p.name || `${p.protocol}-${p.port}`, port: p.port, protocol: p.protocol as PortProtocol }
+  })
+}
+
+export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
+  const { store, node } = deps
+  const snapshot = async () => buildSnapshot(await store.load()).snapshot
+  return {
+    GetStatus: async () => deps.status(),
+    CreateService: async (req) => {
+      const ref = parseServiceRef(req.name, req.namespace || undefined)
+      return store.createService({
+        name: ref.name, namespace: ref.namespace, ports: portsFromWire(req.ports),
+        ...(req.serviceAccount ? { serviceAccount: req.serviceAccount } : {}),
+      })
+    },
+    DeleteService: async (req) => {
+      const ref = parseServiceRef(req.name, req.namespace || undefined)
+      await store.deleteService(ref.namespace, ref.name)
+      return {}
+    },
+    ListServices: async (req) => {
+      const snap = await snapshot()
+      return { revision: snap.revision, services: selectServices(snap, req.namespace || undefined) }
+    },
+    RegisterEndpoint: async (req) => {
+      const ep = await store.registerEndpoint(planAgentRegistration(req, node))
+      deps.onRegistered?.(ep)
+      return ep
+    },
+    DeregisterEndpoint: async (req) => {
+      const ref = parseServiceRef(req.service)
+      const key = serviceKey(ref.namespace, ref.name)
+      checkAgentDeregistration(requireEndpoint(await snapshot(), key, req.id), node)
+      await store.deregisterEndpoint(key, req.id)
+      deps.onDeregistered?.(key, req.id)
+      return {}
+    },
+    ListEndpoints: async (req) => {
+      const ref = parseServiceRef(req.service)
+      const snap = await snapshot()
+      return { revision: snap.revision, endpoints: selectEndpoints(snap, serviceKey(ref.namespace, ref.name)) }
+    },
+    GetMesh: async () => store.getMesh(),
+    InitMesh: async (req) => {
+      // Only the fields the caller set: proto3 `optional` keeps unset ones absent.
+      const patch: { -readonly [K in keyof MeshConfig]?: MeshConfig[K] } = {}
+      if (req.vipCidr !== undefined) patch.vipCidr = req.vipCidr
+      if (req.trustDomain !== undefined) patch.trustDomain = req.trustDomain
+      if (req.defaultDeny !== undefined) patch.defaultDeny = req.defaultDeny
+      return store.initMesh(patch)
+    },
+  }
+}
