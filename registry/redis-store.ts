@@ -1,0 +1,400 @@
+/**
+ * The registry on Redis (standalone; the hash-tagged layout also fits Redis Cluster). Reads are
+ * plain commands or one MULTI; every write is one Lua script (redis-scripts.ts) that bumps the
+ * revision and appends one change-stream entry. Leases run on the Redis server's clock.
+ */
+import { randomBytes } from 'node:crypto'
+import type Redis from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { Logger } from '../agent/observe/logger'
+import { hostOffsets, parseCidr } from './cidr'
+import { NmError, type NmErrorCode } from './errors'
+import { serviceKey, splitServiceKey } from './names'
+import { DEFAULT_MESH_CONFIG, RECORD_KINDS, type Endpoint, type MeshConfig, type RecordKind, type Service } from './records'
+import {
+  CREATE_SERVICE, DELETE_RECORD, DELETE_SERVICE, DEREGISTER_ENDPOINT, HEARTBEAT, INIT_MESH, PUT_RECORD,
+  REAP_LEASES, REGISTER_ENDPOINT, parseChangeEntries, runWithLeaseKeys, streamGap,
+} from './redis-scripts'
+import {
+  recordId, type ChangeBatch, type CreateServiceInput, type HeartbeatResult, type PutableKind, type PutableRecord,
+  type RegisterEndpointInput, type RegistryState, type RegistryStore,
+} from './store'
+import { isValidNodeName, parseMeshConfig, parseRecord, validateCreateService, validateMeshInput, validatePutRecord, validateRegisterEndpoint } from './validate-record'
+
+export interface RedisStoreOptions {
+  /** `cli` fails fast; `agent` keeps reconnecting with capped backoff. */
+  readonly role?: 'cli' | 'agent'
+  /** Key prefix; keep a `{hash tag}` in it so every key lands in one Cluster slot. */
+  readonly prefix?: string
+  /** Approximate number of change-stream entries kept (XADD MAXLEN ~). */
+  readonly streamMaxLen?: number
+  readonly log?: Logger
+}
+
+export const DEFAULT_PREFIX = '{nodemesh}:'
+const HASH_OF: { readonly [K in RecordKind]: string } = {
+  service: 'services', endpoint: 'endpoints', node: 'nodes', policy: 'policies', route: 'routes', defaults: 'defaults',
+}
+const PUTABLE: readonly PutableKind[] = ['node', 'policy', 'route', 'defaults']
+const CONNECT_TIMEOUT_MS = 2000
+const COMMAND_TIMEOUT_MS = 5000
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
+
+/** The URL without its password, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString().replace(/\/$/, '')
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@')
+  }
+}
+
+function keysFor(p: string) {
+  const hash = (kind: RecordKind): string => p + HASH_OF[kind]
+  return {
+    rev: `${p}rev`, mesh: `${p}mesh`, vips: `${p}vips`, vipCursor: `${p}vip-cursor`, leases: `${p}leases`,
+    changes: `${p}changes`, leasePrefix: `${p}lease:`, hash,
+  }
+}
+
+export class RedisStore implements RegistryStore {
+  readonly description: string
+  private readonly k: ReturnType<typeof keysFor>
+  private readonly maxLen: number
+  private readonly role: 'cli' | 'agent'
+  private reader: Redis | undefined
+  private lastError = ''
+  private closed = false
+
+  private constructor(private readonly conn: Redis, private readonly url: string, private readonly opts: RedisStoreOptions) {
+    this.description = redactUrl(url)
+    this.k = keysFor(opts.prefix ?? DEFAULT_PREFIX)
+    this.maxLen = opts.streamMaxLen ?? 10_000
+    this.role = opts.role ?? 'cli'
+    this.watch(conn, 'main')
+  }
+
+  /** Connects; the CLI role waits for the connection and fails fast, the agent role does not wait. */
+  static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+    if (opts.prefix !== undefined && opts.prefix.length === 0) throw new NmError('NM_BAD_ARGUMENT', 'the registry key prefix must not be empty')
+    if (opts.streamMaxLen !== undefined && !(Number.isInteger(opts.streamMaxLen) && opts.streamMaxLen > 0)) {
+      throw new NmError('NM_BAD_ARGUMENT', `streamMaxLen must be a positive integer, got ${opts.streamMaxLen}`)
+    }
+    // Lazy: CLI commands that never touch Redis should not pay for loading the client.
+    const IORedis = (require('ioredis') as typeof import('ioredis')).default
+    const role = opts.role ?? 'cli'
+    const options: RedisOptions = {
+      lazyConnect: true,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      // Never queue while offline, never replay a write after a reconnect: calls reject now.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: role === 'cli' ? () => null : (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
+      connectionName: `nodemesh-${role}`,
+    }
+    let conn: Redis
+    try {
+      conn = new IORedis(url, options)
+    } catch (err) {
+      throw new NmError('NM_BAD_ARGUMENT', `bad Redis URL ${redactUrl(url)}: ${(err as Error).message}`)
+    }
+    const store = new RedisStore(conn, url, opts)
+    if (role === 'cli') {
+      try { await store.ready(conn) } catch (err) { conn.disconnect(); throw err }
+    } else {
+      conn.connect().catch(() => undefined) // reported through the 'error' event
+    }
+    return store
+  }
+
+  async load(): Promise<RegistryState> {
+    return this.run(async () => {
+      const k = this.k
+      let tx = this.conn.multi().get(k.rev).get(k.mesh)
+      for (const kind of RECORD_KINDS) tx = tx.hgetall(k.hash(kind))
+      const res = await tx.xrevrange(k.changes, '+', '-', 'COUNT', 1).exec()
+      if (!res) throw new Error('Connection is closed.')
+      for (const [err] of res) if (err) throw err
+      const values = res.map(([, v]) => v)
+      const records = Object.fromEntries(RECORD_KINDS.map((kind, i) => [kind, toMap(values[2 + i])])) as unknown as RegistryState['records']
+      const last = values[2 + RECORD_KINDS.length] as [string, string[]][]
+      return {
+        revision: Number(values[0] ?? 0),
+        cursor: last.length > 0 ? last[0][0] : '0-0',
+        mesh: (values[1] as string | null) ?? undefined,
+        records,
+      }
+    })
+  }
+
+  async readChanges(cursor: string, blockMs: number): Promise<ChangeBatch> {
+    if (!/^\d+-\d+$/.test(cursor)) throw new NmError('NM_BAD_ARGUMENT', `"${cursor}" is not a change cursor (want a stream id such as 0-0)`)
+    return this.run(async () => {
+      const gap = streamGap(await this.streamInfo(), cursor)
+      if (gap) return { type: 'resync', reason: gap }
+      const reader = this.readerConn()
+      await this.ready(reader)
+      const block = Math.max(0, Math.floor(blockMs))
+      const reply = block > 0
+        ? await reader.xread('COUNT', 500, 'BLOCK', block, 'STREAMS', this.k.changes, cursor)
+        : await reader.xread('COUNT', 500, 'STREAMS', this.k.changes, cursor)
+      return parseChangeEntries(reply?.[0]?.[1] ?? [], cursor)
+    })
+  }
+
+  async getMesh(): Promise<MeshConfig> {
+    return this.run(async () => meshOf(await this.conn.get(this.k.mesh)))
+  }
+
+  async initMesh(config: Partial<MeshConfig>): Promise<MeshConfig> {
+    let merged: MeshConfig = DEFAULT_MESH_CONFIG
+    await this.script(INIT_MESH, async () => {
+      const raw = await this.conn.get(this.k.mesh)
+      const parsed = parseMeshConfig(raw ?? undefined)
+      // A corrupt stored config is replaced; the defaults stand in for what it held.
+      const current = parsed.ok ? parsed.value : DEFAULT_MESH_CONFIG
+      merged = validateMeshInput(current, config)
+      const k = this.k
+      return {
+        keys: [k.mesh, k.hash('service'), k.vipCursor, k.rev, k.changes],
+        args: [raw ?? '', raw === null ? '0' : '1', JSON.stringify(merged), current.vipCidr, merged.vipCidr, this.maxLen],
+      }
+    })
+    return merged
+  }
+
+  async createService(input: CreateServiceInput): Promise<Service> {
+    validateCreateService(input)
+    const id = serviceKey(input.namespace, input.name)
+    const base = {
+      name: input.name,
+      namespace: input.namespace,
+      ports: input.ports.map((p) => ({ name: p.name ?? `${p.protocol}-${p.port}`, port: p.port, protocol: p.protocol })),
+      serviceAccount: input.serviceAccount ?? input.name,
+      createdAt: new Date().toISOString(),
+    }
+    const [json] = await this.script(CREATE_SERVICE, async () => {
+      // The script re-checks that the mesh config is still the one this range came from.
+      const raw = await this.conn.get(this.k.mesh)
+      const cidr = parseCidr(meshOf(raw).vipCidr)
+      if (!cidr.ok) throw new NmError('NM_BAD_RECORD', `mesh vipCidr: ${cidr.reason}; fix it with mesh init`)
+      const { first, last } = hostOffsets(cidr.value)
+      const k = this.k
+      return {
+        keys: [k.hash('service'), k.mesh, k.vips, k.vipCursor, k.rev, k.changes],
+        args: [id, JSON.stringify(base), raw ?? '', raw === null ? '0' : '1', cidr.value.base + first, cidr.value.base + last, this.maxLen],
+      }
+    })
+    return mustParse('service', String(json))
+  }
+
+  async deleteService(namespace: string, name: string): Promise<void> {
+    const k = this.k
+    await this.script(DELETE_SERVICE, async () => ({
+      keys: [k.hash('service'), k.hash('endpoint'), k.hash('route'), k.hash('defaults'), k.vips, k.rev, k.changes],
+      args: [serviceKey(namespace, name), this.maxLen, k.leasePrefix],
+    }))
+  }
+
+  async registerEndpoint(input: RegisterEndpointInput): Promise<Endpoint> {
+    splitServiceKey(String(input.service))
+    const id = input.id ?? newEndpointId()
+    const createdAt = new Date().toISOString()
+    let ep: Endpoint | undefined
+    await this.script(REGISTER_ENDPOINT, async () => {
+      const raw = await this.conn.hget(this.k.hash('service'), input.service)
+      if (raw === null) throw new NmError('NM_NOT_FOUND', `service ${input.service} does not exist: create it before registering endpoints`)
+      validateRegisterEndpoint(input, mustParse('service', raw))
+      ep = {
+        id, service: input.service, node: input.node, address: input.address, ports: { ...input.ports },
+        weight: input.weight ?? 1, labels: { ...(input.labels ?? {}) }, health: input.health ?? 'healthy',
+        ...(input.lease !== undefined ? { lease: input.lease } : {}), createdAt,
+      }
+      const k = this.k
+      return {
+        keys: [k.hash('service'), k.hash('endpoint'), k.leases, k.rev, k.changes],
+        args: [input.service, raw, id, JSON.stringify(ep), input.lease ?? '', this.maxLen, k.leasePrefix],
+      }
+    })
+    return ep as Endpoint
+  }
+
+  async deregisterEndpoint(service: string, id: string): Promise<void> {
+    const k = this.k
+    await this.script(DEREGISTER_ENDPOINT, async () => ({
+      keys: [k.hash('endpoint'), k.rev, k.changes], args: [service, id, this.maxLen, k.leasePrefix],
+    }))
+  }
+
+  async putRecord<K extends PutableKind>(kind: K, record: PutableRecord[K]): Promise<void> {
+    checkPutable(kind)
+    const value = validatePutRecord(kind, record)
+    const id = recordId(kind, value as unknown as { [k: string]: unknown })
+    const k = this.k
+    await this.script(PUT_RECORD, async () => ({
+      keys: [k.hash(kind), k.hash('service'), k.rev, k.changes],
+      args: [kind, id, JSON.stringify(value), this.maxLen, kind === 'route' || kind === 'defaults' ? '1' : '0'],
+    }))
+  }
+
+  async deleteRecord(kind: PutableKind, id: string): Promise<void> {
+    checkPutable(kind)
+    const k = this.k
+    await this.script(DELETE_RECORD, async () => ({ keys: [k.hash(kind), k.rev, k.changes], args: [kind, id, this.maxLen] }))
+  }
+
+  async heartbeat(node: string, ttlMs: number): Promise<HeartbeatResult> {
+    if (typeof node !== 'string' || !isValidNodeName(node)) throw new NmError('NM_BAD_ARGUMENT', `node name ${JSON.stringify(node)} must be a host name`)
+    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > 86_400_000) {
+      throw new NmError('NM_BAD_ARGUMENT', `lease TTL must be 1..86400000 ms, got ${ttlMs}`)
+    }
+    const k = this.k
+    const [renewed] = await this.script(HEARTBEAT, async () => ({
+      keys: [k.leases, k.leasePrefix + node, k.hash('endpoint'), k.rev, k.changes], args: [node, ttlMs, this.maxLen],
+    }))
+    return { renewed: Number(renewed) === 1 }
+  }
+
+  async reapExpiredLeases(): Promise<number> {
+    const k = this.k
+    const [count] = await this.script(REAP_LEASES, async () => ({
+      keys: [k.leases, k.hash('endpoint'), k.rev, k.changes], args: [this.maxLen, k.leasePrefix],
+    }))
+    return Number(count)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    // disconnect() rejects a pending XREAD at once, which is what a shutdown wants.
+    this.reader?.disconnect()
+    if (this.conn.status === 'ready') await this.conn.quit().catch(() => this.conn.disconnect())
+    else this.conn.disconnect()
+  }
+
+  // ---- plumbing ----
+
+  private script(s: Parameters<typeof runWithLeaseKeys>[1], prepare: Parameters<typeof runWithLeaseKeys>[2]): Promise<unknown[]> {
+    return this.run(() => runWithLeaseKeys(this.conn, s, prepare, (node) => this.k.leasePrefix + node))
+  }
+
+  private async streamInfo(): Promise<unknown[] | undefined> {
+    try {
+      return (await this.conn.xinfo('STREAM', this.k.changes)) as unknown[]
+    } catch (err) {
+      if (/no such key/i.test(String((err as Error)?.message))) return undefined
+      throw err
+    }
+  }
+
+  private readerConn(): Redis {
+    // Blocking reads get their own connection so they never delay writes on the main one.
+    this.reader ??= this.watch(this.conn.duplicate({
+      commandTimeout: undefined, blockingTimeout: 1, blockingTimeoutGrace: COMMAND_TIMEOUT_MS, connectionName: `nodemesh-${this.role}-watch`,
+    }), 'watch')
+    return this.reader
+  }
+
+  private watch(conn: Redis, which: string): Redis {
+    conn.on('error', (err: Error) => {
+      const msg = this.scrub(err.message)
+      if (msg !== this.lastError) this.opts.log?.warn({ registry: this.description, connection: which, err: msg }, 'registry connection error')
+      this.lastError = msg
+    })
+    conn.on('ready', () => {
+      if (this.lastError) this.opts.log?.info({ registry: this.description, connection: which }, 'registry connection restored')
+      this.lastError = ''
+    })
+    return conn
+  }
+
+  /** Waits (bounded) for the connection; a dead CLI connection fails at once. */
+  private async ready(conn: Redis): Promise<void> {
+    if (conn.status === 'ready') return
+    if (this.closed) throw this.unreachable('the store is closed')
+    if (conn.status === 'end' && this.role === 'cli') throw this.unreachable(this.lastError || 'connection closed')
+    if (conn.status === 'wait' || conn.status === 'end') conn.connect().catch(() => undefined)
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: NmError): void => {
+        clearTimeout(timer)
+        conn.off('ready', onReady)
+        conn.off('end', onEnd)
+        err ? reject(err) : resolve()
+      }
+      const onReady = (): void => done()
+      const onEnd = (): void => done(this.unreachable(this.lastError || 'connection closed'))
+      const timer = setTimeout(() => done(this.unreachable(this.lastError || `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS + 500)
+      conn.once('ready', onReady)
+      conn.once('end', onEnd)
+    })
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready(this.conn)
+      return await fn()
+    } catch (err) {
+      throw this.toNmError(err)
+    }
+  }
+
+  private toNmError(err: unknown): NmError {
+    if (err instanceof NmError) return err
+    const e = err as { name?: string; message?: string }
+    const msg = this.scrub(String(e?.message ?? err))
+    if (e?.name === 'ReplyError') {
+      const m = /^(NM_[A-Z_]+) ([\s\S]*)$/.exec(msg)
+      if (m && SCRIPT_CODES.includes(m[1] as NmErrorCode)) return new NmError(m[1] as NmErrorCode, m[2])
+      if (/^(NOAUTH|WRONGPASS)/.test(msg)) return this.unreachable(`authentication failed: ${msg}; check the user and password in the URL`)
+      if (/^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY)/.test(msg)) return this.unreachable(msg)
+      return new NmError('NM_INTERNAL', `Redis at ${this.description} replied: ${msg}`)
+    }
+    return this.unreachable(msg)
+  }
+
+  private unreachable(detail: string): NmError {
+    return new NmError('NM_REGISTRY_UNREACHABLE',
+      `cannot reach Redis at ${this.description} (${this.scrub(detail)}): check --redis / NODEMESH_REDIS_URL and that Redis is running`)
+  }
+
+  /** Removes the URL's password from any text, in case a driver message ever echoes it. */
+  private scrub(text: string): string {
+    let password = ''
+    try { password = decodeURIComponent(new URL(this.url).password) } catch { /* unparsable URL: nothing to scrub */ }
+    return password ? text.split(password).join('***') : text
+  }
+}
+
+const SCRIPT_CODES: readonly NmErrorCode[] = ['NM_NOT_FOUND', 'NM_ALREADY_EXISTS', 'NM_VIP_EXHAUSTED', 'NM_LEASE_EXPIRED', 'NM_CONFLICT', 'NM_BAD_RECORD']
+
+function meshOf(raw: string | null): MeshConfig {
+  const r = parseMeshConfig(raw ?? undefined)
+  if (!r.ok) throw new NmError('NM_BAD_RECORD', `stored mesh config is invalid (${r.reason}): rewrite it with mesh init`)
+  return r.value
+}
+
+function mustParse<K extends 'service'>(kind: K, raw: string): Service {
+  const r = parseRecord(kind, raw)
+  if (!r.ok) throw new NmError('NM_BAD_RECORD', `stored ${kind} is invalid (${r.reason}): delete and recreate it`)
+  return r.value
+}
+
+function checkPutable(kind: string): void {
+  if (!(PUTABLE as readonly string[]).includes(kind)) throw new NmError('NM_BAD_ARGUMENT', `cannot put or delete a "${kind}" record (want one of ${PUTABLE.join(', ')})`)
+}
+
+function toMap(v: unknown): Map<string, string> {
+  if (Array.isArray(v)) {
+    const m = new Map<string, string>()
+    for (let i = 0; i + 1 < v.length; i += 2) m.set(String(v[i]), String(v[i + 1]))
+    return m
+  }
+  return new Map(Object.entries((v ?? {}) as Record<string, string>))
+}
+
+/** `ep-` and 10 random base32 characters (50 bits). */
+function newEndpointId(): string {
+  return `ep-${[...randomBytes(10)].map((b) => BASE32[b & 31]).join('')}`
+}
