@@ -1,0 +1,36 @@
+/** `nodemesh agent`: runs the per-node daemon until SIGINT or SIGTERM. */
+import os from 'node:os'
+import { Option, type Command } from 'commander'
+import { buildAgentOptions, type AgentFlags } from './build-agent-options'
+import { collect } from './cli-context'
+
+export function addAgentCommand(program: Command): void {
+  program.command('agent')
+    .description('run the nodemesh agent on this host')
+    .option('--node <name>', 'this host\'s node name (default: the hostname)')
+    .option('--registry <spec>', 'file:PATH for the embedded registry (default file:STATE_DIR/registry.json)')
+    .option('--local-address <ip>', 'address of the DNS and HTTP proxy listeners (default 127.0.0.1)')
+    .option('--dns-port <port>', 'DNS port, UDP and TCP (default 15053)')
+    .option('--dns-domain <domain>', 'mesh DNS domain (default mesh)')
+    .option('--dns-upstream <host:port>', 'upstream for non-mesh names; repeatable (default from /etc/resolv.conf)', collect, [])
+    .option('--http-proxy-port <port>', 'HTTP proxy endpoint port (default 15080)')
+    .option('--admin-port <port>', 'admin port on 127.0.0.1 (default 15000)')
+    .option('--observe-address <ip>', 'address of /metrics and /healthz/ready (default 0.0.0.0)')
+    .option('--metrics-port <port>', 'Prometheus port (default 15020)')
+    .option('--ready-port <port>', 'readiness port (default 15021)')
+    .option('--lease-ttl <seconds>', 'lease TTL of endpoints registered through this agent (default 15)')
+    .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)').env('NODEMESH_LOG_LEVEL'))
+    .action(async (_o: object, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Omit<AgentFlags, 'redisFromEnv'>>()
+      const redisFromEnv = cmd.getOptionValueSourceWithGlobals('redis') === 'env'
+      const opts = buildAgentOptions({ ...o, ...(o.redis ? {} : { redis: undefined }), redisFromEnv }, process.env, os.hostname())
+      const { runAgent } = require('../agent/run-agent') as typeof import('../agent/run-agent')
+      const agent = await runAgent(opts)
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+      await agent.close()
+    })
+}

@@ -1,0 +1,47 @@
+/** `nodemesh mesh init|show` and `nodemesh status`. */
+import path from 'node:path'
+import type { Command } from 'commander'
+import type { MeshConfig } from '../registry/records'
+import { globalFlags, print, withRegistry } from './cli-context'
+import { renderMesh, renderStatus } from './format-output'
+import { parseDnsName, parseOutputFormat, parseVipCidr } from './parse-flag-values'
+
+export function addMeshCommands(program: Command): void {
+  const mesh = program.command('mesh').description('mesh-wide settings')
+
+  mesh.command('init')
+    .description('set the VIP CIDR and trust domain (unset ones keep their value or default)')
+    .option('--vip-cidr <cidr>', 'IPv4 CIDR service VIPs are allocated from (default 127.77.0.0/16)')
+    .option('--trust-domain <td>', 'SPIFFE trust domain (default nodemesh.local)')
+    .action(async (o: { vipCidr?: string; trustDomain?: string }, cmd: Command) => {
+      const patch: { -readonly [K in keyof MeshConfig]?: MeshConfig[K] } = {}
+      if (o.vipCidr !== undefined) patch.vipCidr = parseVipCidr(o.vipCidr)
+      if (o.trustDomain !== undefined) patch.trustDomain = parseDnsName(o.trustDomain, '--trust-domain')
+      const result = await withRegistry(cmd, (reg) => reg.initMesh(patch))
+      print(`mesh initialised: VIP CIDR ${result.vipCidr}, trust domain ${result.trustDomain}`)
+    })
+
+  mesh.command('show')
+    .description('show the mesh settings')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (o: { output: string }, cmd: Command) => {
+      const format = parseOutputFormat(o.output)
+      const result = await withRegistry(cmd, (reg) => reg.getMesh())
+      process.stdout.write(renderMesh(result, format))
+    })
+
+  program.command('status')
+    .description('show the local agent\'s status (always asks the agent, never Redis)')
+    .option('-o, --output <format>', 'table, json or yaml', 'table')
+    .action(async (o: { output: string }, cmd: Command) => {
+      const format = parseOutputFormat(o.output)
+      const flags = globalFlags(cmd)
+      const { connectAgentApi } = require('../agent/api/agent-api-client') as typeof import('../agent/api/agent-api-client')
+      const client = connectAgentApi(flags.apiSocket ?? path.join(flags.stateDir, 'agent.sock'))
+      try {
+        process.stdout.write(renderStatus(await client.getStatus(), format))
+      } finally {
+        await client.close()
+      }
+    })
+}

@@ -1,0 +1,59 @@
+/**
+ * The CLI's registry backend with `--redis URL`: talks to the store directly. Endpoints
+ * registered this way are static (no lease): they live until deregistered.
+ */
+import { selectEndpoints, selectServices } from '../agent/api/select-records'
+import { buildSnapshot } from '../registry/build-snapshot'
+import { NmError } from '../registry/errors'
+import { parseServiceRef, serviceKey } from '../registry/names'
+import type { RegistryStore } from '../registry/store'
+import type { RegistryBackend } from './open-registry'
+
+/** How long one CLI call may wait for the registry before it is called unreachable. */
+const CALL_DEADLINE_MS = 8000
+
+function withDeadline<T>(work: Promise<T>, description: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NmError('NM_REGISTRY_UNREACHABLE',
+      `the registry at ${description} did not answer within ${CALL_DEADLINE_MS / 1000}s: check that it is up and reachable`)), CALL_DEADLINE_MS)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
+export async function openStoreBackend(url: string): Promise<RegistryBackend> {
+  const { openStore, redactUrl } = require('../registry/open-store') as typeof import('../registry/open-store')
+  const store = await withDeadline(openStore(url, { role: 'cli' }), redactUrl(url))
+  return storeBackend(store)
+}
+
+export function storeBackend(store: RegistryStore): RegistryBackend {
+  const d = <T>(p: Promise<T>) => withDeadline(p, store.description)
+  const snapshot = async () => buildSnapshot(await d(store.load())).snapshot
+  const keyOf = (ref: string) => {
+    const r = parseServiceRef(ref)
+    return serviceKey(r.namespace, r.name)
+  }
+  return {
+    description: store.description,
+    createService: (input) => d(store.createService(input)),
+    deleteService: (namespace, name) => d(store.deleteService(namespace, name)),
+    listServices: async (namespace) => selectServices(await snapshot(), namespace),
+    registerEndpoint: async (input) => {
+      if (!input.node) {
+        throw new NmError('NM_BAD_ARGUMENT', 'with --redis, register needs --node NODE (the host the endpoint runs on)')
+      }
+      return d(store.registerEndpoint({
+        service: keyOf(input.service), node: input.node, address: input.address, ports: input.ports,
+        ...(input.weight !== undefined ? { weight: input.weight } : {}),
+        ...(input.labels !== undefined ? { labels: input.labels } : {}),
+        ...(input.health !== undefined ? { health: input.health } : {}),
+      }))
+    },
+    deregisterEndpoint: (service, id) => d(store.deregisterEndpoint(keyOf(service), id)),
+    listEndpoints: async (service) => selectEndpoints(await snapshot(), keyOf(service)),
+    getMesh: () => d(store.getMesh()),
+    initMesh: (config) => d(store.initMesh(config)),
+    close: () => store.close(),
+  }
+}
