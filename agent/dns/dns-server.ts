@@ -149,16 +149,21 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     })
   }
 
+  let closed: Promise<void> | undefined
   log.info({ address: opts.address, port, upstreams: upstreams.map(formatUpstream) }, 'DNS listening')
   return {
     port,
-    async close(): Promise<void> {
-      closing.abort()
-      for (const conn of connections) conn.destroy()
-      await Promise.all([
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
-      ])
+    close(): Promise<void> {
+      // Idempotent: shutdown paths may race (signal handler and a failed start both closing).
+      closed ??= (async () => {
+        closing.abort()
+        for (const conn of connections) conn.destroy()
+        await Promise.all([
+          new Promise<void>((resolve) => udp.close(() => resolve())),
+          new Promise<void>((resolve) => tcp.close(() => resolve())),
+        ])
+      })()
+      return closed
     },
   }
 }

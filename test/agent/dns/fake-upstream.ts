@@ -31,7 +31,7 @@ export function answerFor(query: Packet, opts: FakeUpstreamOptions, truncate: bo
   const q = query.questions![0]!
   const ips = opts.records[q.name.toLowerCase()]
   return {
-    id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | (truncate ? dnsPacket.TRUNCATED_RESPONSE : 0) | (ips ? 0 : 3),
+    id: query.id, type: 'response', flags: ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | dnsPacket.RECURSION_AVAILABLE | (truncate ? dnsPacket.TRUNCATED_RESPONSE : 0) | (ips ? 0 : 3),
     questions: query.questions,
     answers: truncate || !ips || q.type !== 'A' ? [] : ips.map((ip) => ({ type: 'A' as const, name: q.name, ttl: 60, data: ip })),
   }
