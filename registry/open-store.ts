@@ -27,7 +27,7 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
   if (spec.startsWith('file:')) {
     const file = spec.slice('file:'.length)
     if (file === '') throw new NmError('NM_BAD_ARGUMENT', 'file: registry needs a path, as in file:/var/lib/nodemesh/registry.json')
-    const { EmbeddedStore } = require('./embedded-store') as { EmbeddedStore: { open(file: string): Promise<RegistryStore> } }
+    const { EmbeddedStore } = require('./embedded-store') as typeof import('./embedded-store')
     return EmbeddedStore.open(file)
   }
   throw new NmError('NM_BAD_ARGUMENT', `unknown registry "${redactUrl(spec)}": want redis://HOST:PORT, rediss://HOST:PORT or file:PATH`)
