@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises'
 import net from 'node:net'
 import { NmError } from '../../registry/errors'
-import { DNS_PORT, type Upstream } from './parse-upstream'
+import { DNS_PORT, parseUpstream, type Upstream } from './parse-upstream'
 
 export const RESOLV_CONF_PATH = '/etc/resolv.conf'
 
@@ -38,4 +38,10 @@ export async function loadResolvConfUpstreams(path: string = RESOLV_CONF_PATH): 
     throw new NmError('NM_BAD_ARGUMENT', `${path} has no usable nameserver line; pass --dns-upstream HOST:PORT`)
   }
   return upstreams
+}
+
+/** Configured `HOST:PORT` upstreams when given (`--dns-upstream`), else the host's resolv.conf. */
+export async function chooseUpstreams(specs: readonly string[] | undefined, path: string = RESOLV_CONF_PATH): Promise<Upstream[]> {
+  if (specs && specs.length > 0) return specs.map(parseUpstream)
+  return loadResolvConfUpstreams(path)
 }

@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { isNmError } from '../../../registry/errors'
-import { loadResolvConfUpstreams, parseResolvConf } from '../../../agent/dns/read-resolv-conf'
+import { chooseUpstreams, loadResolvConfUpstreams, parseResolvConf } from '../../../agent/dns/read-resolv-conf'
 
 t.test('nameserver lines, IPv4 and IPv6, port 53, in order, without duplicates', async (t) => {
   const text = [
@@ -48,4 +48,16 @@ t.test('the loader reads a file and says what to do when it holds no nameserver'
   const missing = await loadResolvConfUpstreams(path.join(dir, 'missing.conf')).catch((e: unknown) => e)
   t.ok(isNmError(missing, 'NM_BAD_ARGUMENT'))
   t.match((missing as Error).message, /cannot read .*missing\.conf/)
+})
+
+t.test('configured upstreams win over resolv.conf; without them resolv.conf is read', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-resolv-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const conf = path.join(dir, 'resolv.conf')
+  fs.writeFileSync(conf, 'nameserver 192.0.2.7\n')
+  t.same(await chooseUpstreams(['10.0.0.1:5353', '[::1]'], conf), [{ host: '10.0.0.1', port: 5353 }, { host: '::1', port: 53 }])
+  t.same(await chooseUpstreams(undefined, conf), [{ host: '192.0.2.7', port: 53 }])
+  t.same(await chooseUpstreams([], conf), [{ host: '192.0.2.7', port: 53 }])
+  const err = await chooseUpstreams(['bogus'], conf).catch((e: unknown) => e)
+  t.ok(isNmError(err, 'NM_BAD_ARGUMENT'))
 })
