@@ -1,3 +1,5 @@
+import { Writable } from 'node:stream'
+import pino from 'pino'
 import t, { type Test } from 'tap'
 import Redis from 'ioredis'
 import { cidrContains, mustParseCidr } from '../../registry/cidr'
@@ -319,6 +321,28 @@ t.test('unreachable Redis: clear errors, fast for the CLI, and no password anywh
   t.equal(redactUrl(url), `redis://admin:***@127.0.0.1:${port}`)
   t.equal(redactUrl('redis://127.0.0.1:6379/2'), 'redis://127.0.0.1:6379/2')
   t.notMatch(redactUrl('redis://u:p%40ss@[bad'), /p%40ss/)
+})
+
+t.test('the agent role logs connection errors without the password', async (t) => {
+  const lines: string[] = []
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(chunk.toString()); cb() } })
+  const port = await freePort()
+  const store = await RedisStore.open(`redis://ops:pa55-w0rd-xyz@127.0.0.1:${port}`, { role: 'agent', log: pino({ level: 'debug' }, sink) })
+  t.teardown(() => store.close())
+  const err = await rejectsWith(t, store.load(), 'NM_REGISTRY_UNREACHABLE', 'offline agent call')
+  t.notMatch(err?.message ?? '', /pa55-w0rd-xyz/)
+  for (let i = 0; i < 100 && lines.length === 0; i++) await sleep(100)
+  t.ok(lines.length > 0, 'the connection error is logged')
+  t.notMatch(lines.join(''), /pa55-w0rd-xyz/, 'no password in the logs')
+  t.match(lines.join(''), /ops:\*\*\*@127\.0\.0\.1/, 'the redacted URL names the registry')
+})
+
+t.test('scripts still run after the server forgets its script cache', async (t) => {
+  const { store } = await freshStore(t)
+  await store.createService(WEB)
+  await raw.script('FLUSH')
+  await store.createService({ ...WEB, name: 'api' })
+  t.equal((await store.load()).revision, 2)
 })
 
 t.test('Redis killed: CLI calls reject with NM_REGISTRY_UNREACHABLE; the agent role reconnects', async (t) => {
