@@ -1,0 +1,51 @@
+import path from 'node:path'
+import t from 'tap'
+import { AGENT_DEFAULTS } from '../../agent/agent-options'
+import { buildAgentOptions } from '../../cli/build-agent-options'
+
+const env = { NODEMESH_STATE_DIR: '/srv/nm' }
+
+t.test('defaults fill every option', async (t) => {
+  const o = buildAgentOptions({}, env, 'host-1')
+  t.equal(o.node, 'host-1')
+  t.equal(o.stateDir, '/srv/nm')
+  t.equal(o.registry, 'file:/srv/nm/registry.json')
+  t.equal(o.apiSocket, '/srv/nm/agent.sock')
+  t.equal(o.dnsPort, AGENT_DEFAULTS.dnsPort)
+  t.equal(o.leaseTtlMs, AGENT_DEFAULTS.leaseTtlMs)
+  t.equal(o.logLevel, 'info')
+  t.notOk('dnsUpstreams' in o, 'upstreams left to /etc/resolv.conf')
+})
+
+t.test('flags override the defaults', async (t) => {
+  const o = buildAgentOptions({
+    node: 'n1', redis: 'redis://10.0.0.1:6379', stateDir: 'rel/state', apiSocket: '/run/nm.sock',
+    localAddress: '127.0.0.2', dnsPort: '5353', dnsDomain: 'corp.mesh', dnsUpstream: ['1.1.1.1:53', '[::1]:53'],
+    httpProxyPort: '8080', adminPort: '9000', observeAddress: '127.0.0.1', metricsPort: '9100', readyPort: '9101',
+    leaseTtl: '30', logLevel: 'debug',
+  }, env, 'host-1')
+  t.same(o, {
+    node: 'n1', registry: 'redis://10.0.0.1:6379', stateDir: path.resolve('rel/state'), apiSocket: '/run/nm.sock',
+    localAddress: '127.0.0.2', dnsPort: 5353, dnsDomain: 'corp.mesh', dnsUpstreams: ['1.1.1.1:53', '[::1]:53'],
+    httpProxyPort: 8080, adminPort: 9000, observeAddress: '127.0.0.1', metricsPort: 9100, readyPort: 9101,
+    leaseTtlMs: 30_000, logLevel: 'debug',
+  })
+})
+
+t.test('registry choice', async (t) => {
+  t.equal(buildAgentOptions({ registry: 'file:/tmp/r.json' }, env, 'h').registry, 'file:/tmp/r.json')
+  t.equal(buildAgentOptions({ redis: 'redis://r:6379', redisFromEnv: true, registry: 'file:/tmp/r.json' }, env, 'h').registry,
+    'file:/tmp/r.json', 'an explicit --registry beats NODEMESH_REDIS_URL')
+  t.throws(() => buildAgentOptions({ redis: 'redis://r:6379', registry: 'file:/tmp/r.json' }, env, 'h'), /not both/)
+  t.throws(() => buildAgentOptions({ registry: 'r.json' }, env, 'h'), /must be file:PATH/)
+})
+
+t.test('bad values are refused', async (t) => {
+  t.throws(() => buildAgentOptions({}, env, 'bad host'), /node name "bad host".*set it with --node/)
+  t.throws(() => buildAgentOptions({ dnsPort: '70000' }, env, 'h'), /--dns-port "70000"/)
+  t.throws(() => buildAgentOptions({ localAddress: 'localhost' }, env, 'h'), /--local-address "localhost" is not an IP address/)
+  t.throws(() => buildAgentOptions({ dnsUpstream: ['8.8.8.8'] }, env, 'h'), /--dns-upstream "8\.8\.8\.8" must be HOST:PORT/)
+  t.throws(() => buildAgentOptions({ leaseTtl: 'soon' }, env, 'h'), /--lease-ttl/)
+  t.throws(() => buildAgentOptions({ logLevel: 'chatty' }, env, 'h'), /--log-level/)
+  t.throws(() => buildAgentOptions({ dnsDomain: 'Mesh' }, env, 'h'), /--dns-domain/)
+})
