@@ -51,7 +51,8 @@ export function startProcess(name: string, command: string, args: readonly strin
       if (managed.exited()) return
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()))
       signalGroup(pid, 'SIGTERM')
-      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), 3000)
+      // Generous: an agent under --cpu-prof writes its profile on the way out.
+      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), 10_000)
       await gone
       clearTimeout(timer)
       // Workers that outlived their master (nginx) share its group.
