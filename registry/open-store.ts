@@ -4,7 +4,8 @@
  */
 import type { Logger } from '../agent/observe/logger'
 import { NmError } from './errors'
-import { RedisStore, redactUrl } from './redis-store'
+import { redactUrl } from './redis-connection'
+import { RedisStore } from './redis-store'
 import type { RegistryStore } from './store'
 
 export { redactUrl }

@@ -1,20 +1,21 @@
 /**
  * The registry on Redis (standalone; the hash-tagged layout also fits Redis Cluster). Reads are
  * plain commands or one MULTI; every write is one Lua script (redis-scripts.ts) that bumps the
- * revision and appends one change-stream entry. Leases run on the Redis server's clock.
+ * revision and appends one change-stream entry (read back by redis-change-stream.ts). Leases
+ * run on the Redis server's clock. Connections and error mapping: redis-connection.ts.
  */
 import { randomBytes } from 'node:crypto'
-import type Redis from 'ioredis'
-import type { RedisOptions } from 'ioredis'
 import type { Logger } from '../agent/observe/logger'
 import { hostOffsets, parseCidr } from './cidr'
-import { NmError, type NmErrorCode } from './errors'
+import { NmError } from './errors'
 import { serviceKey, splitServiceKey } from './names'
 import { DEFAULT_MESH_CONFIG, RECORD_KINDS, type Endpoint, type MeshConfig, type RecordKind, type Service } from './records'
 import {
   CREATE_SERVICE, DELETE_RECORD, DELETE_SERVICE, DEREGISTER_ENDPOINT, HEARTBEAT, INIT_MESH, PUT_RECORD,
-  REAP_LEASES, REGISTER_ENDPOINT, parseChangeEntries, runWithLeaseKeys, streamGap,
+  REAP_LEASES, REGISTER_ENDPOINT, runWithLeaseKeys, type LuaScript,
 } from './redis-scripts'
+import { parseChangeEntries, streamGap } from './redis-change-stream'
+import { RedisConnections, type RedisRole } from './redis-connection'
 import {
   recordId, type ChangeBatch, type CreateServiceInput, type HeartbeatResult, type PutableKind, type PutableRecord,
   type RegisterEndpointInput, type RegistryState, type RegistryStore,
@@ -23,7 +24,7 @@ import { isValidNodeName, parseMeshConfig, parseRecord, validateCreateService, v
 
 export interface RedisStoreOptions {
   /** `cli` fails fast; `agent` keeps reconnecting with capped backoff. */
-  readonly role?: 'cli' | 'agent'
+  readonly role?: RedisRole
   /** Key prefix; keep a `{hash tag}` in it so every key lands in one Cluster slot. */
   readonly prefix?: string
   /** Approximate number of change-stream entries kept (XADD MAXLEN ~). */
@@ -36,20 +37,7 @@ const HASH_OF: { readonly [K in RecordKind]: string } = {
   service: 'services', endpoint: 'endpoints', node: 'nodes', policy: 'policies', route: 'routes', defaults: 'defaults',
 }
 const PUTABLE: readonly PutableKind[] = ['node', 'policy', 'route', 'defaults']
-const CONNECT_TIMEOUT_MS = 2000
-const COMMAND_TIMEOUT_MS = 5000
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString().replace(/\/$/, '')
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@')
-  }
-}
 
 function keysFor(p: string) {
   const hash = (kind: RecordKind): string => p + HASH_OF[kind]
@@ -63,17 +51,11 @@ export class RedisStore implements RegistryStore {
   readonly description: string
   private readonly k: ReturnType<typeof keysFor>
   private readonly maxLen: number
-  private readonly role: 'cli' | 'agent'
-  private reader: Redis | undefined
-  private lastError = ''
-  private closed = false
 
-  private constructor(private readonly conn: Redis, private readonly url: string, private readonly opts: RedisStoreOptions) {
-    this.description = redactUrl(url)
+  private constructor(private readonly redis: RedisConnections, opts: RedisStoreOptions) {
+    this.description = redis.description
     this.k = keysFor(opts.prefix ?? DEFAULT_PREFIX)
     this.maxLen = opts.streamMaxLen ?? 10_000
-    this.role = opts.role ?? 'cli'
-    this.watch(conn, 'main')
   }
 
   /** Connects; the CLI role waits for the connection and fails fast, the agent role does not wait. */
@@ -82,36 +64,15 @@ export class RedisStore implements RegistryStore {
     if (opts.streamMaxLen !== undefined && !(Number.isInteger(opts.streamMaxLen) && opts.streamMaxLen > 0)) {
       throw new NmError('NM_BAD_ARGUMENT', `streamMaxLen must be a positive integer, got ${opts.streamMaxLen}`)
     }
-    // Lazy: CLI commands that never touch Redis should not pay for loading the client.
-    const IORedis = (require('ioredis') as typeof import('ioredis')).default
-    const role = opts.role ?? 'cli'
-    const options: RedisOptions = {
-      lazyConnect: true,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      // Never queue while offline, never replay a write after a reconnect: calls reject now.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: role === 'cli' ? () => null : (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
-      connectionName: `nodemesh-${role}`,
-    }
-    let conn: Redis
-    try {
-      conn = new IORedis(url, options)
-    } catch (err) {
-      throw new NmError('NM_BAD_ARGUMENT', `bad Redis URL ${redactUrl(url)}: ${(err as Error).message}`)
-    }
-    const store = new RedisStore(conn, url, opts)
-    if (role === 'cli') {
-      try { await store.ready(conn) } catch (err) { conn.disconnect(); throw err }
-    } else {
-      conn.connect().catch(() => undefined) // reported through the 'error' event
-    }
-    return store
+    return new RedisStore(await RedisConnections.open(url, opts.role ?? 'cli', opts.log), opts)
+  }
+
+  private get conn(): RedisConnections['main'] {
+    return this.redis.main
   }
 
   async load(): Promise<RegistryState> {
-    return this.run(async () => {
+    return this.redis.run(async () => {
       const k = this.k
       let tx = this.conn.multi().get(k.rev).get(k.mesh)
       for (const kind of RECORD_KINDS) tx = tx.hgetall(k.hash(kind))
@@ -132,11 +93,10 @@ export class RedisStore implements RegistryStore {
 
   async readChanges(cursor: string, blockMs: number): Promise<ChangeBatch> {
     if (!/^\d+-\d+$/.test(cursor)) throw new NmError('NM_BAD_ARGUMENT', `"${cursor}" is not a change cursor (want a stream id such as 0-0)`)
-    return this.run(async () => {
+    return this.redis.run(async () => {
       const gap = streamGap(await this.streamInfo(), cursor)
       if (gap) return { type: 'resync', reason: gap }
-      const reader = this.readerConn()
-      await this.ready(reader)
+      const reader = await this.redis.reader()
       const block = Math.max(0, Math.floor(blockMs))
       const reply = block > 0
         ? await reader.xread('COUNT', 500, 'BLOCK', block, 'STREAMS', this.k.changes, cursor)
@@ -146,7 +106,7 @@ export class RedisStore implements RegistryStore {
   }
 
   async getMesh(): Promise<MeshConfig> {
-    return this.run(async () => meshOf(await this.conn.get(this.k.mesh)))
+    return this.redis.run(async () => meshOf(await this.conn.get(this.k.mesh)))
   }
 
   async initMesh(config: Partial<MeshConfig>): Promise<MeshConfig> {
@@ -266,18 +226,14 @@ export class RedisStore implements RegistryStore {
     return Number(count)
   }
 
-  async close(): Promise<void> {
-    this.closed = true
-    // disconnect() rejects a pending XREAD at once, which is what a shutdown wants.
-    this.reader?.disconnect()
-    if (this.conn.status === 'ready') await this.conn.quit().catch(() => this.conn.disconnect())
-    else this.conn.disconnect()
+  close(): Promise<void> {
+    return this.redis.close()
   }
 
   // ---- plumbing ----
 
-  private script(s: Parameters<typeof runWithLeaseKeys>[1], prepare: Parameters<typeof runWithLeaseKeys>[2]): Promise<unknown[]> {
-    return this.run(() => runWithLeaseKeys(this.conn, s, prepare, (node) => this.k.leasePrefix + node))
+  private script(s: LuaScript, prepare: Parameters<typeof runWithLeaseKeys>[2]): Promise<unknown[]> {
+    return this.redis.run(() => runWithLeaseKeys(this.conn, s, prepare, (node) => this.k.leasePrefix + node))
   }
 
   private async streamInfo(): Promise<unknown[] | undefined> {
@@ -288,86 +244,7 @@ export class RedisStore implements RegistryStore {
       throw err
     }
   }
-
-  private readerConn(): Redis {
-    // Blocking reads get their own connection so they never delay writes on the main one.
-    this.reader ??= this.watch(this.conn.duplicate({
-      commandTimeout: undefined, blockingTimeout: 1, blockingTimeoutGrace: COMMAND_TIMEOUT_MS, connectionName: `nodemesh-${this.role}-watch`,
-    }), 'watch')
-    return this.reader
-  }
-
-  private watch(conn: Redis, which: string): Redis {
-    conn.on('error', (err: Error) => {
-      const msg = this.scrub(err.message)
-      if (msg !== this.lastError) this.opts.log?.warn({ registry: this.description, connection: which, err: msg }, 'registry connection error')
-      this.lastError = msg
-    })
-    conn.on('ready', () => {
-      if (this.lastError) this.opts.log?.info({ registry: this.description, connection: which }, 'registry connection restored')
-      this.lastError = ''
-    })
-    return conn
-  }
-
-  /** Waits (bounded) for the connection; a dead CLI connection fails at once. */
-  private async ready(conn: Redis): Promise<void> {
-    if (conn.status === 'ready') return
-    if (this.closed) throw this.unreachable('the store is closed')
-    if (conn.status === 'end' && this.role === 'cli') throw this.unreachable(this.lastError || 'connection closed')
-    if (conn.status === 'wait' || conn.status === 'end') conn.connect().catch(() => undefined)
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: NmError): void => {
-        clearTimeout(timer)
-        conn.off('ready', onReady)
-        conn.off('end', onEnd)
-        err ? reject(err) : resolve()
-      }
-      const onReady = (): void => done()
-      const onEnd = (): void => done(this.unreachable(this.lastError || 'connection closed'))
-      const timer = setTimeout(() => done(this.unreachable(this.lastError || `no connection within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS + 500)
-      conn.once('ready', onReady)
-      conn.once('end', onEnd)
-    })
-  }
-
-  private async run<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      await this.ready(this.conn)
-      return await fn()
-    } catch (err) {
-      throw this.toNmError(err)
-    }
-  }
-
-  private toNmError(err: unknown): NmError {
-    if (err instanceof NmError) return err
-    const e = err as { name?: string; message?: string }
-    const msg = this.scrub(String(e?.message ?? err))
-    if (e?.name === 'ReplyError') {
-      const m = /^(NM_[A-Z_]+) ([\s\S]*)$/.exec(msg)
-      if (m && SCRIPT_CODES.includes(m[1] as NmErrorCode)) return new NmError(m[1] as NmErrorCode, m[2])
-      if (/^(NOAUTH|WRONGPASS)/.test(msg)) return this.unreachable(`authentication failed: ${msg}; check the user and password in the URL`)
-      if (/^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY)/.test(msg)) return this.unreachable(msg)
-      return new NmError('NM_INTERNAL', `Redis at ${this.description} replied: ${msg}`)
-    }
-    return this.unreachable(msg)
-  }
-
-  private unreachable(detail: string): NmError {
-    return new NmError('NM_REGISTRY_UNREACHABLE',
-      `cannot reach Redis at ${this.description} (${this.scrub(detail)}): check --redis / NODEMESH_REDIS_URL and that Redis is running`)
-  }
-
-  /** Removes the URL's password from any text, in case a driver message ever echoes it. */
-  private scrub(text: string): string {
-    let password = ''
-    try { password = decodeURIComponent(new URL(this.url).password) } catch { /* unparsable URL: nothing to scrub */ }
-    return password ? text.split(password).join('***') : text
-  }
 }
-
-const SCRIPT_CODES: readonly NmErrorCode[] = ['NM_NOT_FOUND', 'NM_ALREADY_EXISTS', 'NM_VIP_EXHAUSTED', 'NM_LEASE_EXPIRED', 'NM_CONFLICT', 'NM_BAD_RECORD']
 
 function meshOf(raw: string | null): MeshConfig {
   const r = parseMeshConfig(raw ?? undefined)
