@@ -356,7 +356,12 @@ t.test('Redis killed: CLI calls reject with NM_REGISTRY_UNREACHABLE; the agent r
   await cli.createService(WEB)
   t.equal((await agent.load()).revision, 1)
 
+  const settle = (p: Promise<unknown>): Promise<string> =>
+    p.then(() => 'resolved', (err: unknown) => (isNmError(err, 'NM_REGISTRY_UNREACHABLE') ? 'unreachable' : String(err)))
+  const pendingRead = settle(agent.readChanges((await agent.load()).cursor, 60_000))
+  await sleep(100)
   await own.kill()
+  t.equal(await Promise.race([pendingRead, sleep(15_000).then(() => 'hung')]), 'unreachable', 'a pending change read fails with the server')
   const outcome = await Promise.race([
     cli.load().then(() => 'resolved', (err: unknown) => (isNmError(err, 'NM_REGISTRY_UNREACHABLE') ? 'unreachable' : String(err))),
     sleep(15_000).then(() => 'hung'),
