@@ -117,7 +117,8 @@ export class EmbeddedStore implements RegistryStore {
         const timer = setTimeout(done, blockMs)
         this.waiters.add(done)
       })
-      if (this.closed) return { type: 'events', events: [], cursor }
+      // Closed while waiting: "no changes" would claim a sync that did not happen.
+      this.assertOpen()
       batch = this.eventsAfter(from)
     }
     return batch

@@ -94,13 +94,13 @@ export function watchRegistry(opts: WatchOptions): RegistryWatcher {
           needFull = false
           connected = true
           lastSyncAt = Date.now()
+          if (outage) log.info({ registry: store.description, revision: state.revision }, 'registry reachable again; resynced in full')
+          outage = false
         }
         const current: Snapshot = snapshot!
         const batch = await store.readChanges(current.cursor, blockMs)
         if (closed) return
-        // The outage is over only once the feed works too, so backoff keeps growing until then.
-        if (outage) log.info({ registry: store.description, revision: current.revision }, 'registry reachable again; resynced in full')
-        outage = false
+        // Backoff restarts only once the feed works too, so it keeps growing while it fails.
         failures = 0
         if (batch.type === 'resync') {
           log.info({ registry: store.description, reason: batch.reason }, 'registry change feed asks for a full resync')
