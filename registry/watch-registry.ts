@@ -21,6 +21,10 @@ export interface WatchOptions {
   log: Logger
   /** A snapshot to start from (the saved one); emitted again only if the registry differs. */
   initial?: Snapshot
+  /**
+   * Called with each new snapshot and the records newly rejected since the previous one (count
+   * them); the full standing list is `s.rejected`.
+   */
   onSnapshot: (s: Snapshot, rejected: readonly RejectedRecord[]) => void
   blockMs?: number
 }
