@@ -20,11 +20,10 @@ export function globalFlags(cmd: Command): GlobalFlags & { redisGiven: boolean }
 }
 
 /** Runs `work` against the registry and always closes it, so the process can exit. */
-export async function withRegistry<T>(cmd: Command, work: (reg: RegistryBackend, flags: GlobalFlags & { redisGiven: boolean }) => Promise<T>): Promise<T> {
-  const flags = globalFlags(cmd)
-  const reg = await openRegistry(chooseRegistryTarget(flags))
+export async function withRegistry<T>(cmd: Command, work: (reg: RegistryBackend) => Promise<T>): Promise<T> {
+  const reg = await openRegistry(chooseRegistryTarget(globalFlags(cmd)))
   try {
-    return await work(reg, flags)
+    return await work(reg)
   } finally {
     await reg.close().catch(() => undefined)
   }

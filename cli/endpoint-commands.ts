@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { NmError } from '../registry/errors'
 import { parseServiceRef, serviceKey } from '../registry/names'
 import { isValidEndpointId } from '../registry/validate-record'
-import { collect, print, withRegistry } from './cli-context'
+import { collect, globalFlags, print, withRegistry } from './cli-context'
 import { renderEndpoints } from './format-output'
 import { parseEndpointPortSpec, resolveEndpointPorts } from './parse-endpoint-ports'
 import { parseAddress, parseLabels, parseNodeName, parseOutputFormat, parseWeight } from './parse-flag-values'
@@ -33,10 +33,10 @@ export function addEndpointCommands(program: Command): void {
       const node = o.node === undefined ? undefined : parseNodeName(o.node)
       const weight = o.weight === undefined ? undefined : parseWeight(o.weight)
       const labels = parseLabels(o.label)
-      const ep = await withRegistry(cmd, async (reg, flags) => {
-        if (flags.redisGiven && node === undefined) {
-          throw new NmError('NM_BAD_ARGUMENT', 'with --redis, register needs --node NODE (the host the workload runs on)')
-        }
+      if (globalFlags(cmd).redisGiven && node === undefined) {
+        throw new NmError('NM_BAD_ARGUMENT', 'with --redis, register needs --node NODE (the host the workload runs on)')
+      }
+      const ep = await withRegistry(cmd, async (reg) => {
         const svc = (await reg.listServices(ref.namespace)).find((s) => s.name === ref.name)
         if (!svc) throw new NmError('NM_NOT_FOUND', `service ${key} does not exist: create it with \`nodemesh service create\``)
         const ports = resolveEndpointPorts(portSpecs, svc.ports, key)

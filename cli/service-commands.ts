@@ -1,6 +1,7 @@
 /** `nodemesh service create|delete` and `nodemesh services`. */
 import type { Command } from 'commander'
-import { parseServiceRef } from '../registry/names'
+import { NmError } from '../registry/errors'
+import { isValidName, parseServiceRef } from '../registry/names'
 import { collect, print, withRegistry } from './cli-context'
 import { formatServicePort, renderServices } from './format-output'
 import { parseDnsName, parseOutputFormat } from './parse-flag-values'
@@ -42,7 +43,10 @@ export function addServiceCommands(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (o: { namespace?: string; output: string }, cmd: Command) => {
       const format = parseOutputFormat(o.output)
-      const namespace = o.namespace === undefined ? undefined : parseServiceRef('x', o.namespace).namespace
+      if (o.namespace !== undefined && !isValidName(o.namespace)) {
+        throw new NmError('NM_BAD_ARGUMENT', `--namespace "${o.namespace}" must be a DNS label (lowercase letters, digits, '-')`)
+      }
+      const namespace = o.namespace
       const services = await withRegistry(cmd, (reg) => reg.listServices(namespace))
       process.stdout.write(renderServices(services, format))
     })

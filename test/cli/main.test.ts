@@ -36,6 +36,9 @@ t.test('bad arguments: one line on stderr, exit 2, nothing on stdout', async (t)
     [['agent', '--redis', 'redis://r:6379', '--registry', 'file:/tmp/x.json'], /not both/],
     [['--redis', 'http://127.0.0.1:6379', 'services'], /"http:" URLs are not supported/],
     [['service'], /a command is missing/],
+    [['services', '--namespace', 'Shop'], /--namespace "Shop" must be a DNS label/],
+    // Checked before any connection: the closed port would otherwise give exit 1.
+    [['--redis', 'redis://127.0.0.1:1', 'register', 'web', '--address', '10.0.0.1', '--port', '80'], /with --redis, register needs --node NODE/],
   ]
   // Independent processes: run them side by side to keep the test quick.
   const runs = await Promise.all(cases.map(([args]) => runCli(args, env)))
