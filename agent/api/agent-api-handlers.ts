@@ -45,21 +45,38 @@ export function portsFromWire(ports: readonly WirePort[]): ServicePort[] {
   })
 }
 
+/**
+ * Registry calls made for the API finish before the CLI's deadline (3 s), so a slow registry
+ * is reported as such instead of as an agent that did not answer.
+ */
+export const REGISTRY_CALL_DEADLINE_MS = 2500
+
+function bounded<T>(work: Promise<T>, description: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NmError('NM_REGISTRY_UNREACHABLE',
+      `the registry at ${description} did not answer within ${REGISTRY_CALL_DEADLINE_MS / 1000}s: check it is up; a write may still apply, so list before retrying`)),
+    REGISTRY_CALL_DEADLINE_MS)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
 export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
-  const { store, node } = deps
-  const snapshot = async () => buildSnapshot(await store.load()).snapshot
+  const { node, store } = deps
+  const b = <T>(work: Promise<T>) => bounded(work, store.description)
+  const snapshot = async () => buildSnapshot(await b(store.load())).snapshot
   return {
     GetStatus: async () => deps.status(),
     CreateService: async (req) => {
       const ref = parseServiceRef(req.name, req.namespace || undefined)
-      return store.createService({
+      return b(store.createService({
         name: ref.name, namespace: ref.namespace, ports: portsFromWire(req.ports),
         ...(req.serviceAccount ? { serviceAccount: req.serviceAccount } : {}),
-      })
+      }))
     },
     DeleteService: async (req) => {
       const ref = parseServiceRef(req.name, req.namespace || undefined)
-      await store.deleteService(ref.namespace, ref.name)
+      await b(store.deleteService(ref.namespace, ref.name))
       return {}
     },
     ListServices: async (req) => {
@@ -67,7 +84,7 @@ export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
       return { revision: snap.revision, services: selectServices(snap, req.namespace || undefined) }
     },
     RegisterEndpoint: async (req) => {
-      const ep = await store.registerEndpoint(planAgentRegistration(req, node))
+      const ep = await b(store.registerEndpoint(planAgentRegistration(req, node)))
       deps.onRegistered?.(ep)
       return ep
     },
@@ -75,7 +92,7 @@ export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
       const ref = parseServiceRef(req.service)
       const key = serviceKey(ref.namespace, ref.name)
       checkAgentDeregistration(requireEndpoint(await snapshot(), key, req.id), node)
-      await store.deregisterEndpoint(key, req.id)
+      await b(store.deregisterEndpoint(key, req.id))
       deps.onDeregistered?.(key, req.id)
       return {}
     },
@@ -84,14 +101,14 @@ export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
       const snap = await snapshot()
       return { revision: snap.revision, endpoints: selectEndpoints(snap, serviceKey(ref.namespace, ref.name)) }
     },
-    GetMesh: async () => store.getMesh(),
+    GetMesh: async () => b(store.getMesh()),
     InitMesh: async (req) => {
       // Only the fields the caller set: proto3 `optional` keeps unset ones absent.
       const patch: { -readonly [K in keyof MeshConfig]?: MeshConfig[K] } = {}
       if (req.vipCidr !== undefined) patch.vipCidr = req.vipCidr
       if (req.trustDomain !== undefined) patch.trustDomain = req.trustDomain
       if (req.defaultDeny !== undefined) patch.defaultDeny = req.defaultDeny
-      return store.initMesh(patch)
+      return b(store.initMesh(patch))
     },
   }
 }

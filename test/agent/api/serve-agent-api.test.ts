@@ -10,6 +10,8 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import type { Endpoint } from '../../../registry/records'
 import { EmbeddedStore } from '../../../registry/embedded-store'
+import { openStore } from '../../../registry/open-store'
+import { startRedis } from '../../helpers/redis-server'
 import { createLogger } from '../../../agent/observe/logger'
 import { connectAgentApi } from '../../../agent/api/agent-api-client'
 import type { AgentStatus } from '../../../agent/api/agent-status'
@@ -136,4 +138,25 @@ t.test('the socket path: stale socket replaced, live one and non-socket refused,
   fs.writeFileSync(socketPath, 'not a socket')
   await t.rejects(serve(), { code: 'NM_LISTEN_FAILED', message: /is not a socket/ })
   t.equal(fs.readFileSync(socketPath, 'utf8'), 'not a socket', 'a regular file is never deleted')
+})
+
+t.test('a registry outage comes back as NM_REGISTRY_UNREACHABLE, not as a missing agent', async (t) => {
+  const redis = await startRedis()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-api-redis-'))
+  const store = await openStore(redis.url, { role: 'agent' })
+  const socketPath = path.join(dir, 'agent.sock')
+  const server = await serveAgentApi({ socketPath, store, node: 'n1', log, status: () => status })
+  const client = connectAgentApi(socketPath)
+  t.teardown(async () => {
+    await client.close(); await server.close(); await store.close(); await redis.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  await client.createService({ name: 'web', namespace: 'default', ports: [{ name: 'http-80', port: 80, protocol: 'http' }] })
+  t.same((await client.listServices()).map((s) => s.name), ['web'])
+  await redis.kill()
+  await t.rejects(client.listServices(), { code: 'NM_REGISTRY_UNREACHABLE' })
+  const r = await runCli(['services'], { NODEMESH_STATE_DIR: dir })
+  t.equal(r.code, 1)
+  t.match(stderrLines(r), [/^nodemesh: NM_REGISTRY_UNREACHABLE: /])
+  t.equal((await client.getStatus()).node, 'n1', 'the agent itself still answers')
 })
