@@ -1,0 +1,62 @@
+/**
+ * The L7 HTTP/1.1 proxy on node:net (node:http costs several times the CPU per request). The
+ * agent hands it accepted sockets from VIP listeners and from the HTTP proxy endpoint; each
+ * becomes a ClientConnection sharing one upstream pool, load counters and metrics.
+ */
+import type net from 'node:net'
+import { ClientConnection } from './client-connection'
+import { DEFAULT_HEAD_LIMITS } from './http-head'
+import type { HttpBinding } from './plan-http-request'
+import type { ProxyContext } from './proxy-context'
+import type { HttpProxyOptions, ProxyShared } from './proxy-shared'
+import { RequestMetrics } from './request-metrics'
+import { UpstreamPool } from './upstream-pool'
+
+export type { HttpBinding } from './plan-http-request'
+export type { HttpProxyOptions } from './proxy-shared'
+
+export const HTTP_PROXY_DEFAULTS: HttpProxyOptions = {
+  headLimits: DEFAULT_HEAD_LIMITS,
+  responseHeadTimeoutMs: 30_000,
+  clientIdleTimeoutMs: 60_000,
+  pipelineBufferBytes: 128 * 1024,
+  upstreamMaxIdlePerTarget: 64,
+  // Below the 5 s keep-alive timeout of Node servers, so the pool rarely holds a closing socket.
+  upstreamIdleTimeoutMs: 4_000,
+  connectTimeoutMs: 5_000,
+  random: Math.random,
+}
+
+export interface HttpProxy {
+  handle(socket: net.Socket, binding: HttpBinding): void
+  /** Closes every client and upstream connection. The listeners belong to the caller. */
+  close(): Promise<void>
+}
+
+export function createHttpProxy(ctx: ProxyContext, opts: Partial<HttpProxyOptions> = {}): HttpProxy {
+  const o: HttpProxyOptions = { ...HTTP_PROXY_DEFAULTS, ...opts }
+  const shared: ProxyShared = {
+    ctx,
+    opts: o,
+    pool: new UpstreamPool({ maxIdlePerTarget: o.upstreamMaxIdlePerTarget, idleTimeoutMs: o.upstreamIdleTimeoutMs, connectTimeoutMs: o.connectTimeoutMs }),
+    metrics: new RequestMetrics(ctx.metrics, ctx.log),
+    outstanding: (target) => ctx.load.outstanding(target),
+    connections: new Set(),
+  }
+  let closed = false
+  return {
+    handle(socket, binding) {
+      if (closed) {
+        socket.destroy()
+        return
+      }
+      shared.connections.add(new ClientConnection(shared, socket, binding))
+    },
+    async close() {
+      closed = true
+      for (const c of shared.connections) c.destroy()
+      shared.connections.clear()
+      shared.pool.close()
+    },
+  }
+}
