@@ -1,5 +1,6 @@
 /** What the measurement needs from an arm: where to send traffic and whose CPU to count. */
 import type { ArmName } from './bench-options'
+import type { Managed } from './processes'
 
 export interface Arm {
   readonly name: ArmName
@@ -9,6 +10,8 @@ export interface Arm {
   proxyPids(): number[]
   /** Short description for the report (version, threads). */
   readonly describe: string
+  /** Processes the arm runs, to explain a failed measurement by one that died. */
+  readonly procs: readonly Managed[]
 }
 
 export interface Skipped {

@@ -50,7 +50,7 @@ export async function startNodemeshArm(s: NodemeshSettings): Promise<Arm | Skipp
 
   const version = (await run(process.execPath, [CLI, '--version'], env)).stdout.trim() || 'dev'
   return {
-    name: 'nodemesh', url, proxyPids: () => [agent.pid],
+    name: 'nodemesh', url, proxyPids: () => [agent.pid], procs: [agent],
     describe: `agent ${version} on node ${process.version}, embedded registry, VIP ${vip}:${s.servicePort}`,
   }
 }

@@ -10,7 +10,7 @@ import { startNginx } from './nginx-process'
 import { freePort, makeTempDir, run, startProcess, waitForPort, which } from './processes'
 
 export function directArm(backendPort: number): Arm {
-  return { name: 'direct', url: `http://127.0.0.1:${backendPort}/`, proxyPids: () => [], describe: 'wrk straight at the backend' }
+  return { name: 'direct', url: `http://127.0.0.1:${backendPort}/`, proxyPids: () => [], describe: 'wrk straight at the backend', procs: [] }
 }
 
 export async function startHaproxyArm(backendPort: number): Promise<Arm | Skipped> {
@@ -48,7 +48,7 @@ backend backend
   const proc = startProcess('haproxy', haproxy, ['-db', '-q', '-f', conf])
   await waitForPort(proc, '127.0.0.1', port)
   const version = (await run(haproxy, ['-v'])).stdout.split('\n')[0]?.replace(/ - https.*$/, '') ?? 'haproxy'
-  return { name: 'haproxy', url: `http://127.0.0.1:${port}/`, proxyPids: () => [proc.pid], describe: `${version}, nbthread 1, http-reuse always` }
+  return { name: 'haproxy', url: `http://127.0.0.1:${port}/`, proxyPids: () => [proc.pid], procs: [proc], describe: `${version}, nbthread 1, http-reuse always` }
 }
 
 export async function startNginxArm(backendPort: number): Promise<Arm | Skipped> {
@@ -71,5 +71,5 @@ export async function startNginxArm(backendPort: number): Promise<Arm | Skipped>
     }
   }`)
   const version = (await run(nginx, ['-v'])).stderr.trim().replace(/^nginx version: /, '')
-  return { name: 'nginx', url: `http://127.0.0.1:${port}/`, proxyPids: instance.workerPids, describe: `${version}, 1 worker, upstream keepalive 64` }
+  return { name: 'nginx', url: `http://127.0.0.1:${port}/`, proxyPids: instance.workerPids, procs: [instance.proc], describe: `${version}, 1 worker, upstream keepalive 64` }
 }

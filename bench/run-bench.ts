@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < opts.rounds; round++) {
     const shift = round % arms.length
     for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
-      const s = await measureArm(arm, round + 1, settings)
+      const s = await measureArm(arm, round + 1, settings).catch(async (err: unknown) => {
+        throw new Error(`${arm.name}, round ${round + 1}: ${await explain(err, arm)}`)
+      })
       samples.get(arm.name)!.push(s)
       log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${Math.round(s.rps)} req/s` +
         (s.cpuUsPerReq === null ? '' : `, ${s.cpuUsPerReq.toFixed(1)} CPU-µs/req (${s.cpuPct!.toFixed(0)}% of a core)`) +
@@ -63,6 +65,17 @@ function startArm(name: ArmName, backendPort: number, opts: BenchOptions): Promi
     case 'nginx': return startNginxArm(backendPort)
     case 'nodemesh': return startNodemeshArm({ backendPort, servicePort: opts.servicePort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
   }
+}
+
+/** The error, plus the last output of any process of the arm that died meanwhile. */
+async function explain(err: unknown, arm: Arm): Promise<string> {
+  let msg = err instanceof Error ? err.message : String(err)
+  for (const p of arm.procs) {
+    if (!p.exited()) continue
+    await p.drained()
+    msg += `\n${p.name} (pid ${p.pid}) exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.tail()}`
+  }
+  return msg
 }
 
 function log(msg: string): void {

@@ -27,19 +27,37 @@ function main(): void {
     selfUs.set(id, (selfUs.get(id) ?? 0) + dt)
     total += dt
   })
+  const parent = new Map<number, number>()
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
   const byFunction = new Map<string, number>()
   const byFile = new Map<string, number>()
+  const inclusive = new Map<string, number>()
+  let idle = 0
   for (const [id, us] of selfUs) {
     const cf = byId.get(id)?.callFrame
     if (!cf) continue
+    if (cf.functionName === '(idle)') { idle += us; continue }
     const where = shortUrl(cf.url)
-    const fn = `${cf.functionName || '(anonymous)'}  ${where}${cf.url ? `:${cf.lineNumber + 1}` : ''}`
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us)
+    byFunction.set(keyOf(cf), (byFunction.get(keyOf(cf)) ?? 0) + us)
     byFile.set(where || cf.functionName, (byFile.get(where || cf.functionName) ?? 0) + us)
+    // Inclusive: once per distinct function on the stack, so recursion is not counted twice.
+    const seen = new Set<string>()
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)?.callFrame
+      if (!f || !f.url) continue
+      const k = keyOf(f)
+      if (!seen.has(k)) { seen.add(k); inclusive.set(k, (inclusive.get(k) ?? 0) + us) }
+    }
   }
-  console.log(`${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled`)
-  print('self time by function', byFunction, total, top)
-  print('self time by file', byFile, total, top)
+  const busy = total - idle
+  console.log(`${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s not idle; % below are of the not-idle time`)
+  print('self time by function', byFunction, busy, top)
+  print('self time by file', byFile, busy, top)
+  print('inclusive time by function (JS with a source file)', inclusive, busy, top)
+}
+
+function keyOf(cf: ProfileNode['callFrame']): string {
+  return `${cf.functionName || '(anonymous)'}  ${shortUrl(cf.url)}${cf.url ? `:${cf.lineNumber + 1}` : ''}`
 }
 
 function print(title: string, m: Map<string, number>, total: number, top: number): void {
