@@ -392,3 +392,29 @@ t.test('a rejected request without a body keeps the connection for the next one'
   const out = splitResponses(await rawExchange(px.port, 'GET / HTTP/1.1\r\nHost: nope.mesh\r\n\r\nGET /ok HTTP/1.1\r\nHost: web.mesh\r\nConnection: close\r\n\r\n'))
   t.same(out.map((r) => r.status), [404, 200])
 })
+
+t.test('a malformed chunk in the middle of a streamed body closes both connections', async (t) => {
+  let upstreamClosed = false
+  const server = net.createServer((s) => {
+    s.on('data', () => {})
+    s.on('close', () => { upstreamClosed = true })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as net.AddressInfo).port
+  const table = buildTable([{ name: 'web', vip: '127.77.0.1', ports: [{ port: 80, endpoints: [{ port }] }] }])
+  const px = await startProxy(table, { kind: 'vip', vipPort: VIP })
+  t.teardown(async () => { await px.close(); await new Promise((r) => server.close(r)) })
+  const out = await new Promise<Buffer>((resolve) => {
+    const s = net.connect(px.port, '127.0.0.1')
+    const got: Buffer[] = []
+    s.on('data', (c: Buffer) => got.push(c))
+    s.on('error', () => {})
+    s.on('close', () => resolve(Buffer.concat(got)))
+    s.write('POST / HTTP/1.1\r\nHost: w\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n')
+    setTimeout(() => s.write('zz\r\n'), 50)
+  })
+  t.equal(out.length, 0, 'no response could be framed')
+  await new Promise((r) => setTimeout(r, 20))
+  t.ok(upstreamClosed, 'upstream connection closed too')
+  t.match(px.logs.find((l) => l.type === 'access'), { status: 400 })
+})
