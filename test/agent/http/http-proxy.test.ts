@@ -306,7 +306,7 @@ t.test('100-continue, HEAD, 204 and read-until-close responses', async (t) => {
   const px = await startProxy(table, { kind: 'vip', vipPort: VIP })
   t.teardown(async () => { await px.close(); await new Promise((r) => server.close(r)) })
 
-  const { stdout: put } = await exec('curl', ['-s', '-i', '--http1.1', '-X', 'PUT', '-H', 'Expect: 100-continue', '--data-binary', 'payload', `http://127.0.0.1:${px.port}/put`])
+  const { stdout: put } = await exec('curl', ['-s', '-i', '--max-time', '20', '--http1.1', '-X', 'PUT', '-H', 'Expect: 100-continue', '--data-binary', 'payload', `http://127.0.0.1:${px.port}/put`])
   t.match(put, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/, 'interim response forwarded before the final one')
   t.match(put, /done$/)
 
