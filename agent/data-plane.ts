@@ -17,7 +17,7 @@ import type { RoutingTable } from './routing/routing-table'
 import { createTcpRelay, type TcpRelay } from './tcp/tcp-relay'
 
 const EMPTY_TABLE: RoutingTable = {
-  revision: 0, dnsDomain: 'mesh', services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [],
+  revision: 0, dnsDomain: 'mesh', services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(),
 }
 
 export class DataPlane {

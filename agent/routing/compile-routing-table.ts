@@ -7,7 +7,7 @@ import type { Endpoint, Service } from '../../registry/records'
 import { DEFAULT_NAMESPACE } from '../../registry/names'
 import type { Snapshot } from '../../registry/snapshot'
 import type {
-  CompiledEndpoint, CompiledPort, CompiledService, ListenerSpec, RoutingTable,
+  CompiledEndpoint, CompiledPort, CompiledService, ListenerSpec, RoutingTable, TargetBinding,
 } from './routing-table'
 
 export interface CompileOptions {
@@ -27,6 +27,7 @@ export function compileRoutingTable(snapshot: Snapshot, opts: CompileOptions): C
   const byVipPort = new Map<string, CompiledPort>()
   const byDnsName = new Map<string, CompiledService>()
   const listeners: ListenerSpec[] = []
+  const byTarget = new Map<string, TargetBinding[]>()
   const warnings: string[] = []
 
   for (const key of [...snapshot.services.keys()].sort()) {
@@ -44,13 +45,18 @@ export function compileRoutingTable(snapshot: Snapshot, opts: CompileOptions): C
       const vipPort = `${svc.vip}:${p.port}`
       byVipPort.set(vipPort, p)
       listeners.push({ key: vipPort, vip: svc.vip, port: p.port, protocol: p.protocol, service: key })
+      for (const endpoint of p.endpoints) {
+        const bound = byTarget.get(endpoint.target)
+        if (bound) bound.push({ port: p, endpoint })
+        else byTarget.set(endpoint.target, [{ port: p, endpoint }])
+      }
     }
     byDnsName.set(`${svc.name}.${svc.namespace}.${domain}`, compiled)
     if (svc.namespace === DEFAULT_NAMESPACE) byDnsName.set(`${svc.name}.${domain}`, compiled)
   }
   listeners.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   return {
-    table: { revision: snapshot.revision, dnsDomain: domain, services, byVipPort, byDnsName, listeners },
+    table: { revision: snapshot.revision, dnsDomain: domain, services, byVipPort, byDnsName, listeners, byTarget },
     warnings,
   }
 }

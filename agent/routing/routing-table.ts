@@ -58,4 +58,14 @@ export interface RoutingTable {
   readonly byDnsName: ReadonlyMap<string, CompiledService>
   /** Sorted by key. */
   readonly listeners: readonly ListenerSpec[]
+  /**
+   * Endpoint target `address:port` -> the service ports it serves there (every node). The
+   * tunnel's destination side delivers only to targets here whose endpoint is on its node.
+   */
+  readonly byTarget: ReadonlyMap<string, readonly TargetBinding[]>
+}
+
+export interface TargetBinding {
+  readonly port: CompiledPort
+  readonly endpoint: CompiledEndpoint
 }

@@ -20,7 +20,7 @@ export function meshTable(services: readonly CompiledService[], dnsDomain = 'mes
     if (s.namespace === 'default') byDnsName.set(`${s.name}.${dnsDomain}`, s)
   }
   return {
-    revision, dnsDomain, byDnsName, listeners: [], byVipPort: new Map(),
+    revision, dnsDomain, byDnsName, listeners: [], byVipPort: new Map(), byTarget: new Map(),
     services: new Map(services.map((s) => [s.key, s])),
   }
 }

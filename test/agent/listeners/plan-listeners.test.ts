@@ -26,7 +26,7 @@ t.test('planAccept reads the protocol from the table, refuses unknown VIP:ports'
     service: 'default/web', serviceName: 'web', namespace: 'default', vip: '127.77.0.1', name: 'p', port: 80, protocol, endpoints: [],
   })
   const table: RoutingTable = {
-    revision: 1, dnsDomain: 'mesh', services: new Map(), byDnsName: new Map(), listeners: [],
+    revision: 1, dnsDomain: 'mesh', services: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(),
     byVipPort: new Map([['127.77.0.1:80', port('http')], ['127.77.0.1:90', port('tcp')], ['127.77.0.1:91', port('grpc')]]),
   }
   t.same(planAccept(table, '127.77.0.1:80'), { kind: 'http', vipPort: '127.77.0.1:80' })

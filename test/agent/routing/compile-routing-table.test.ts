@@ -42,6 +42,14 @@ t.test('services, ports and endpoints compile into lookups by VIP:port and DNS n
   t.equal(table.byDnsName.get('api.prod.mesh')?.key, 'prod/api')
   t.notOk(table.byDnsName.has('api.mesh'), 'the short name is for the default namespace only')
   t.same(table.listeners.map((l) => l.key), ['127.77.0.1:80', '127.77.0.1:9000', '127.77.0.2:8080'])
+  t.same(table.byTarget.get('10.0.0.1:8080')?.map((b) => [b.port.service, b.port.port, b.endpoint.id]), [['default/web', 80, 'ep-a']])
+  t.same(table.byTarget.get('10.0.0.3:3000')?.map((b) => [b.port.service, b.port.port]), [['prod/api', 8080]])
+  t.notOk(table.byTarget.has('10.0.0.1:8081'), 'only registered targets')
+})
+
+t.test('one target serving several service ports is bound to each of them', async (t) => {
+  const { table } = compileRoutingTable(snapshot([web], [ep('ep-1', 'default/web', '10.0.0.1', { 80: 7000, 9000: 7000 })]), { dnsDomain: 'mesh' })
+  t.same(table.byTarget.get('10.0.0.1:7000')?.map((b) => b.port.port), [80, 9000])
 })
 
 t.test('unhealthy endpoints and endpoints without a target for a port are left out of that port', async (t) => {
