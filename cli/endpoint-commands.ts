@@ -1,8 +1,7 @@
 /** `nodemesh register`, `nodemesh deregister` and `nodemesh endpoints`. */
 import type { Command } from 'commander'
 import { NmError } from '../registry/errors'
-import { parseServiceRef, serviceKey } from '../registry/names'
-import { isValidEndpointId } from '../registry/validate-record'
+import { isValidEndpointId, parseServiceRef, serviceKey } from '../registry/names'
 import { collect, globalFlags, print, withRegistry } from './cli-context'
 import { renderEndpoints } from './format-output'
 import { parseEndpointPortSpec, resolveEndpointPorts } from './parse-endpoint-ports'

@@ -5,7 +5,7 @@
 import net from 'node:net'
 import { parseCidr } from '../registry/cidr'
 import { NmError } from '../registry/errors'
-import { isValidNodeName } from '../registry/validate-record'
+import { isValidNodeName } from '../registry/names'
 
 function bad(message: string): never {
   throw new NmError('NM_BAD_ARGUMENT', message)

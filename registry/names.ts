@@ -9,6 +9,19 @@ export function isValidName(s: string): boolean {
   return LABEL.test(s)
 }
 
+/** Node names default to the hostname, which may carry uppercase letters or underscores. */
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/
+
+export function isValidNodeName(s: string): boolean {
+  return NODE_NAME.test(s)
+}
+
+const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export function isValidEndpointId(s: string): boolean {
+  return ENDPOINT_ID.test(s)
+}
+
 /** The registry key of a service: `NAMESPACE/NAME`. */
 export function serviceKey(namespace: string, name: string): string {
   return `${namespace}/${name}`

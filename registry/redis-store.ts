@@ -4,11 +4,11 @@
  * revision and appends one change-stream entry (read back by redis-change-stream.ts). Leases
  * run on the Redis server's clock. Connections and error mapping: redis-connection.ts.
  */
-import { randomBytes } from 'node:crypto'
 import type { Logger } from '../agent/observe/logger'
 import { hostOffsets, parseCidr } from './cidr'
 import { NmError } from './errors'
 import { serviceKey, splitServiceKey } from './names'
+import { endpointFromInput, newEndpointId, serviceFromInput } from './record-from-input'
 import { DEFAULT_MESH_CONFIG, RECORD_KINDS, type Endpoint, type MeshConfig, type RecordKind, type Service } from './records'
 import {
   CREATE_SERVICE, DELETE_RECORD, DELETE_SERVICE, DEREGISTER_ENDPOINT, HEARTBEAT, INIT_MESH, PUT_RECORD,
@@ -20,7 +20,11 @@ import {
   recordId, type ChangeBatch, type CreateServiceInput, type HeartbeatResult, type PutableKind, type PutableRecord,
   type RegisterEndpointInput, type RegistryState, type RegistryStore,
 } from './store'
-import { isValidNodeName, parseMeshConfig, parseRecord, validateCreateService, validateMeshInput, validatePutRecord, validateRegisterEndpoint } from './validate-record'
+import {
+  requireStoredMesh, requireStoredService, validateCreateService, validateHeartbeat, validateMeshInput, validatePutRecord,
+  validateRegisterEndpoint,
+} from './validate-input'
+import { parseMeshConfig } from './validate-record'
 
 export interface RedisStoreOptions {
   /** `cli` fails fast; `agent` keeps reconnecting with capped backoff. */
@@ -37,7 +41,6 @@ const HASH_OF: { readonly [K in RecordKind]: string } = {
   service: 'services', endpoint: 'endpoints', node: 'nodes', policy: 'policies', route: 'routes', defaults: 'defaults',
 }
 const PUTABLE: readonly PutableKind[] = ['node', 'policy', 'route', 'defaults']
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
 
 function keysFor(p: string) {
   const hash = (kind: RecordKind): string => p + HASH_OF[kind]
@@ -106,7 +109,7 @@ export class RedisStore implements RegistryStore {
   }
 
   async getMesh(): Promise<MeshConfig> {
-    return this.redis.run(async () => meshOf(await this.conn.get(this.k.mesh)))
+    return this.redis.run(async () => this.meshOf(await this.conn.get(this.k.mesh)))
   }
 
   async initMesh(config: Partial<MeshConfig>): Promise<MeshConfig> {
@@ -129,17 +132,11 @@ export class RedisStore implements RegistryStore {
   async createService(input: CreateServiceInput): Promise<Service> {
     validateCreateService(input)
     const id = serviceKey(input.namespace, input.name)
-    const base = {
-      name: input.name,
-      namespace: input.namespace,
-      ports: input.ports.map((p) => ({ name: p.name ?? `${p.protocol}-${p.port}`, port: p.port, protocol: p.protocol })),
-      serviceAccount: input.serviceAccount ?? input.name,
-      createdAt: new Date().toISOString(),
-    }
+    const base = serviceFromInput(input, new Date().toISOString())
     const [json] = await this.script(CREATE_SERVICE, async () => {
       // The script re-checks that the mesh config is still the one this range came from.
       const raw = await this.conn.get(this.k.mesh)
-      const cidr = parseCidr(meshOf(raw).vipCidr)
+      const cidr = parseCidr(this.meshOf(raw).vipCidr)
       if (!cidr.ok) throw new NmError('NM_BAD_RECORD', `mesh vipCidr: ${cidr.reason}; fix it with mesh init`)
       const { first, last } = hostOffsets(cidr.value)
       const k = this.k
@@ -148,7 +145,7 @@ export class RedisStore implements RegistryStore {
         args: [id, JSON.stringify(base), raw ?? '', raw === null ? '0' : '1', cidr.value.base + first, cidr.value.base + last, this.maxLen],
       }
     })
-    return mustParse('service', String(json))
+    return requireStoredService(id, String(json))
   }
 
   async deleteService(namespace: string, name: string): Promise<void> {
@@ -167,12 +164,8 @@ export class RedisStore implements RegistryStore {
     await this.script(REGISTER_ENDPOINT, async () => {
       const raw = await this.conn.hget(this.k.hash('service'), input.service)
       if (raw === null) throw new NmError('NM_NOT_FOUND', `service ${input.service} does not exist: create it before registering endpoints`)
-      validateRegisterEndpoint(input, mustParse('service', raw))
-      ep = {
-        id, service: input.service, node: input.node, address: input.address, ports: { ...input.ports },
-        weight: input.weight ?? 1, labels: { ...(input.labels ?? {}) }, health: input.health ?? 'healthy',
-        ...(input.lease !== undefined ? { lease: input.lease } : {}), createdAt,
-      }
+      validateRegisterEndpoint(input, requireStoredService(input.service, raw))
+      ep = endpointFromInput(input, id, createdAt)
       const k = this.k
       return {
         keys: [k.hash('service'), k.hash('endpoint'), k.leases, k.rev, k.changes],
@@ -207,10 +200,7 @@ export class RedisStore implements RegistryStore {
   }
 
   async heartbeat(node: string, ttlMs: number): Promise<HeartbeatResult> {
-    if (typeof node !== 'string' || !isValidNodeName(node)) throw new NmError('NM_BAD_ARGUMENT', `node name ${JSON.stringify(node)} must be a host name`)
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > 86_400_000) {
-      throw new NmError('NM_BAD_ARGUMENT', `lease TTL must be 1..86400000 ms, got ${ttlMs}`)
-    }
+    validateHeartbeat(node, ttlMs)
     const k = this.k
     const [renewed] = await this.script(HEARTBEAT, async () => ({
       keys: [k.leases, k.leasePrefix + node, k.hash('endpoint'), k.rev, k.changes], args: [node, ttlMs, this.maxLen],
@@ -232,6 +222,10 @@ export class RedisStore implements RegistryStore {
 
   // ---- plumbing ----
 
+  private meshOf(raw: string | null): MeshConfig {
+    return requireStoredMesh(raw ?? undefined, this.description)
+  }
+
   private script(s: LuaScript, prepare: Parameters<typeof runWithLeaseKeys>[2]): Promise<unknown[]> {
     return this.redis.run(() => runWithLeaseKeys(this.conn, s, prepare, (node) => this.k.leasePrefix + node))
   }
@@ -246,18 +240,6 @@ export class RedisStore implements RegistryStore {
   }
 }
 
-function meshOf(raw: string | null): MeshConfig {
-  const r = parseMeshConfig(raw ?? undefined)
-  if (!r.ok) throw new NmError('NM_BAD_RECORD', `stored mesh config is invalid (${r.reason}): rewrite it with mesh init`)
-  return r.value
-}
-
-function mustParse<K extends 'service'>(kind: K, raw: string): Service {
-  const r = parseRecord(kind, raw)
-  if (!r.ok) throw new NmError('NM_BAD_RECORD', `stored ${kind} is invalid (${r.reason}): delete and recreate it`)
-  return r.value
-}
-
 function checkPutable(kind: string): void {
   if (!(PUTABLE as readonly string[]).includes(kind)) throw new NmError('NM_BAD_ARGUMENT', `cannot put or delete a "${kind}" record (want one of ${PUTABLE.join(', ')})`)
 }
@@ -269,9 +251,4 @@ function toMap(v: unknown): Map<string, string> {
     return m
   }
   return new Map(Object.entries((v ?? {}) as Record<string, string>))
-}
-
-/** `ep-` and 10 random base32 characters (50 bits). */
-function newEndpointId(): string {
-  return `ep-${[...randomBytes(10)].map((b) => BASE32[b & 31]).join('')}`
 }

@@ -1,164 +1,26 @@
 /**
- * Parse at the edge: every registry record is validated here when read, and every write is
- * checked here before a store commits it. A failure names the field
- * (`ports[1].port: must be 1..65535, got 70000`) so an operator can fix the record.
+ * Parse at the edge: every registry record is validated here when read. A failure names the
+ * field (`ports[1].port: must be 1..65535, got 70000`) so an operator can fix the record. The
+ * checks of writes before a store commits them are in validate-input.ts.
  */
 import net from 'node:net'
 import { parseCidr } from './cidr'
-import { NmError } from './errors'
-import { isValidName, serviceKey } from './names'
+import {
+  arr, bool, dnsLabel, dnsSubdomain, dropUndefined, endpointId, fail, guard, headerName, httpPath, int, ip, isDnsSubdomain,
+  labelKey, method, nodeName, num, obj, oneOf, optList, port, show, str, strMap, svcKey, timestamp,
+  type Obj, type ParseResult,
+} from './validate-fields'
 import {
   DEFAULT_MESH_CONFIG, PORT_PROTOCOLS,
   type AuthorizationPolicy, type Endpoint, type MeshConfig, type NodeRecord, type RecordKind,
   type RecordOfKind, type Route, type RouteBackend, type RouteMatch, type RouteRule, type Service,
   type ServiceDefaults, type ServicePort,
 } from './records'
-import type { CreateServiceInput, PutableKind, PutableRecord, RegisterEndpointInput } from './store'
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string }
+export type { ParseResult }
 
-/** Thrown inside this module only; parseRecord turns it into a ParseResult. */
-class Invalid extends Error {}
-
-function fail(path: string, msg: string): never {
-  throw new Invalid(`${path}: ${msg}`)
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing'
-  const s = JSON.stringify(v)
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s
-}
-
-type Obj = { readonly [k: string]: unknown }
-
-function obj(v: unknown, path: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `must be an object, got ${show(v)}`)
-  return v as Obj
-}
-
-function str(v: unknown, path: string, max = 253): string {
-  if (typeof v !== 'string' || v.length === 0) fail(path, `must be a non-empty string, got ${show(v)}`)
-  if (v.length > max) fail(path, `must be at most ${max} characters`)
-  return v
-}
-
-function int(v: unknown, path: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be ${min}..${max}, got ${show(v)}`)
-  return v
-}
-
-function num(v: unknown, path: string, minExclusive: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= minExclusive || v > max) {
-    fail(path, `must be a number above ${minExclusive} and at most ${max}, got ${show(v)}`)
-  }
-  return v
-}
-
-function arr(v: unknown, path: string, opts: { nonEmpty?: boolean } = {}): readonly unknown[] {
-  if (!Array.isArray(v)) fail(path, `must be an array, got ${show(v)}`)
-  if (opts.nonEmpty && v.length === 0) fail(path, 'must not be empty')
-  return v
-}
-
-/** Optional lists must be absent or non-empty: an empty list would be ambiguous ("any" or "none"). */
-function optList<T>(v: unknown, path: string, each: (x: unknown, p: string) => T): T[] | undefined {
-  if (v === undefined) return undefined
-  if (Array.isArray(v) && v.length === 0) fail(path, 'must not be empty (leave the field out to match any)')
-  return arr(v, path).map((x, i) => each(x, `${path}[${i}]`))
-}
-
-function oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) fail(path, `must be one of ${allowed.join(', ')}, got ${show(v)}`)
-  return v as T
-}
-
-function dnsLabel(v: unknown, path: string): string {
-  const s = str(v, path, 63)
-  if (!isValidName(s)) fail(path, `must be a DNS label (lowercase letters, digits, '-'), got ${show(s)}`)
-  return s
-}
-
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-function dnsSubdomain(v: unknown, path: string): string {
-  const s = str(v, path, 253)
-  if (!SUBDOMAIN.test(s)) fail(path, `must be a DNS name (lowercase labels joined by '.'), got ${show(s)}`)
-  return s
-}
-
-/** Node names default to the hostname, which may carry uppercase letters or underscores. */
-const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/
-export function isValidNodeName(s: string): boolean {
-  return NODE_NAME.test(s)
-}
-function nodeName(v: unknown, path: string): string {
-  const s = str(v, path, 253)
-  if (!isValidNodeName(s)) fail(path, `must be a host name (letters, digits, '.', '-', '_'), got ${show(s)}`)
-  return s
-}
-
-function svcKey(v: unknown, path: string): string {
-  const s = str(v, path, 127)
-  const slash = s.indexOf('/')
-  if (slash < 0 || !isValidName(s.slice(0, slash)) || !isValidName(s.slice(slash + 1))) {
-    fail(path, `must be a service key NAMESPACE/NAME, got ${show(s)}`)
-  }
-  return s
-}
-
-function ip(v: unknown, path: string): string {
-  const s = str(v, path, 45)
-  if (net.isIP(s) === 0) fail(path, `must be an IP address, got ${show(s)}`)
-  return s
-}
-
-function timestamp(v: unknown, path: string): string {
-  const s = str(v, path, 64)
-  if (Number.isNaN(Date.parse(s))) fail(path, `must be an ISO 8601 time, got ${show(s)}`)
-  return s
-}
-
-function port(v: unknown, path: string): number {
-  return int(v, path, 1, 65535)
-}
-
-function strMap(v: unknown, path: string, key: (k: string, p: string) => void, maxValue: number): Record<string, string> {
-  const o = obj(v, path)
-  const out: Record<string, string> = {}
-  for (const [k, val] of Object.entries(o)) {
-    key(k, `${path}.${k}`)
-    if (typeof val !== 'string' || val.length > maxValue) fail(`${path}.${k}`, `must be a string of at most ${maxValue} characters, got ${show(val)}`)
-    out[k] = val
-  }
-  return out
-}
-
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
-function labelKey(k: string, path: string): void {
-  if (k.length > 317 || !LABEL_KEY.test(k)) fail(path, 'label key must be [PREFIX/]NAME with NAME of letters, digits, ".", "-", "_" (max 63)')
-}
-
-const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/
-function headerName(k: string, path: string): void {
-  if (!HEADER_NAME.test(k)) fail(path, 'header name must be a lowercase HTTP token')
-}
-
-const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/
-function method(v: unknown, path: string): string {
-  const s = str(v, path, 32)
-  if (!METHOD.test(s)) fail(path, `must be an uppercase HTTP method such as GET, got ${show(s)}`)
-  return s
-}
-
-function httpPath(v: unknown, path: string): string {
-  const s = str(v, path, 2048)
-  if (!s.startsWith('/') || /\s/.test(s)) fail(path, `must start with '/' and hold no spaces, got ${show(s)}`)
-  return s
-}
-
-// ---- records ----
-
-function servicePorts(v: unknown, path: string): ServicePort[] {
+/** A service's port list; also checks a createService input. */
+export function servicePorts(v: unknown, path: string): ServicePort[] {
   const ports = arr(v, path, { nonEmpty: true }).map((raw, i): ServicePort => {
     const p = obj(raw, `${path}[${i}]`)
     const number = port(p.port, `${path}[${i}].port`)
@@ -187,12 +49,8 @@ function parseService(o: Obj): Service {
   }
 }
 
-const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-export function isValidEndpointId(s: string): boolean {
-  return ENDPOINT_ID.test(s)
-}
-
-function endpointPorts(v: unknown, path: string): Record<string, number> {
+/** An endpoint's service-port to target-port map; also checks a registerEndpoint input. */
+export function endpointPorts(v: unknown, path: string): Record<string, number> {
   const o = obj(v, path)
   const out: Record<string, number> = {}
   for (const [k, val] of Object.entries(o)) {
@@ -204,10 +62,8 @@ function endpointPorts(v: unknown, path: string): Record<string, number> {
 }
 
 function parseEndpoint(o: Obj): Endpoint {
-  const id = str(o.id, 'id', 128)
-  if (!isValidEndpointId(id)) fail('id', `must be letters, digits, '.', '-', '_' (max 128), got ${show(id)}`)
   const ep: Endpoint = {
-    id,
+    id: endpointId(o.id, 'id'),
     service: svcKey(o.service, 'service'),
     node: nodeName(o.node, 'node'),
     address: ip(o.address, 'address'),
@@ -226,7 +82,7 @@ function tunnelAddress(v: unknown, path: string): string {
   if (net.isIP(s) !== 0) return s
   const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(s)
   const host = m?.[1] ?? m?.[2]
-  const okHost = host !== undefined && (m?.[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host) || SUBDOMAIN.test(host))
+  const okHost = host !== undefined && (m?.[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host) || isDnsSubdomain(host))
   if (!m || !okHost || Number(m[3]) < 1 || Number(m[3]) > 65535) fail(path, `must be IP, IP:PORT or HOST:PORT, got ${show(s)}`)
   return s
 }
@@ -342,11 +198,6 @@ function parseDefaults(o: Obj): ServiceDefaults {
   })
 }
 
-/** Optional fields are left out rather than set to undefined, so records compare and print cleanly. */
-function dropUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
-}
-
 const PARSERS: { [K in RecordKind]: (o: Obj) => RecordOfKind[K] } = {
   service: parseService,
   endpoint: parseEndpoint,
@@ -354,15 +205,6 @@ const PARSERS: { [K in RecordKind]: (o: Obj) => RecordOfKind[K] } = {
   policy: parsePolicy,
   route: parseRoute,
   defaults: parseDefaults,
-}
-
-function guard<T>(run: () => T): ParseResult<T> {
-  try {
-    return { ok: true, value: run() }
-  } catch (err) {
-    if (err instanceof Invalid) return { ok: false, reason: err.message }
-    throw err
-  }
 }
 
 function parseJson(raw: string): ParseResult<unknown> {
@@ -388,7 +230,8 @@ export function parseMeshConfig(raw: string | undefined): ParseResult<MeshConfig
   return guard(() => checkMesh(obj(json.value, 'mesh')))
 }
 
-function checkMesh(o: Obj): MeshConfig {
+/** The mesh config fields, defaults filled; also checks an initMesh input merged with the current config. */
+export function checkMesh(o: Obj): MeshConfig {
   let vipCidr = DEFAULT_MESH_CONFIG.vipCidr
   if (o.vipCidr !== undefined) {
     const c = parseCidr(str(o.vipCidr, 'vipCidr', 18), { minPrefix: 8, maxPrefix: 30 })
@@ -398,64 +241,6 @@ function checkMesh(o: Obj): MeshConfig {
   return {
     vipCidr,
     trustDomain: o.trustDomain === undefined ? DEFAULT_MESH_CONFIG.trustDomain : dnsSubdomain(o.trustDomain, 'trustDomain'),
-    defaultDeny: o.defaultDeny === undefined ? DEFAULT_MESH_CONFIG.defaultDeny : checkBool(o.defaultDeny, 'defaultDeny'),
+    defaultDeny: o.defaultDeny === undefined ? DEFAULT_MESH_CONFIG.defaultDeny : bool(o.defaultDeny, 'defaultDeny'),
   }
-}
-
-function checkBool(v: unknown, path: string): boolean {
-  if (typeof v !== 'boolean') fail(path, `must be true or false, got ${show(v)}`)
-  return v
-}
-
-// ---- write-side checks, shared by every store ----
-
-function orThrow<T>(code: 'NM_BAD_ARGUMENT' | 'NM_BAD_RECORD', what: string, run: () => T): T {
-  const r = guard(run)
-  if (!r.ok) throw new NmError(code, `${what}: ${r.reason}; fix the field and retry`)
-  return r.value
-}
-
-/** Checks a partial mesh config before initMesh merges it; returns the merged, validated config. */
-export function validateMeshInput(current: MeshConfig, input: Partial<MeshConfig>): MeshConfig {
-  return orThrow('NM_BAD_ARGUMENT', 'mesh config', () => checkMesh({ ...current, ...dropUndefined(input) }))
-}
-
-export function validateCreateService(input: CreateServiceInput): void {
-  orThrow('NM_BAD_ARGUMENT', `service ${String(input.namespace)}/${String(input.name)}`, () => {
-    dnsLabel(input.name, 'name')
-    dnsLabel(input.namespace, 'namespace')
-    servicePorts(input.ports, 'ports')
-    if (input.serviceAccount !== undefined) dnsSubdomain(input.serviceAccount, 'serviceAccount')
-  })
-}
-
-export function validateRegisterEndpoint(input: RegisterEndpointInput, service: Service): void {
-  const key = serviceKey(service.namespace, service.name)
-  orThrow('NM_BAD_ARGUMENT', `endpoint of ${key}`, () => {
-    if (input.id !== undefined && !isValidEndpointId(String(input.id))) fail('id', `must be letters, digits, '.', '-', '_' (max 128), got ${show(input.id)}`)
-    if (input.service !== key) fail('service', `must be ${key}, got ${show(input.service)}`)
-    nodeName(input.node, 'node')
-    ip(input.address, 'address')
-    endpointPorts(input.ports, 'ports')
-    if (input.weight !== undefined) int(input.weight, 'weight', 1, 1000)
-    if (input.labels !== undefined) strMap(input.labels, 'labels', labelKey, 63)
-    if (input.health !== undefined) oneOf(input.health, 'health', ['healthy', 'unhealthy'] as const)
-    if (input.lease !== undefined) nodeName(input.lease, 'lease')
-  })
-  const declared = service.ports.map((p) => String(p.port))
-  const extra = Object.keys(input.ports).filter((k) => !declared.includes(k))
-  if (extra.length > 0) {
-    throw new NmError('NM_BAD_RECORD', `endpoint of ${key}: ports ${extra.join(', ')} are not ports of the service (it has ${declared.join(', ')})`)
-  }
-  const missing = declared.filter((k) => !(k in input.ports))
-  if (missing.length > 0) {
-    throw new NmError('NM_BAD_RECORD', `endpoint of ${key}: every service port needs a target port; missing ${missing.join(', ')}`)
-  }
-}
-
-/** Validates a record before it is written; returns it as it will be read back (defaults filled). */
-export function validatePutRecord<K extends PutableKind>(kind: K, record: PutableRecord[K]): PutableRecord[K] {
-  const r = parseRecord(kind, JSON.stringify(record ?? null))
-  if (!r.ok) throw new NmError('NM_BAD_RECORD', `${kind} record: ${r.reason}; fix the field and retry`)
-  return r.value as PutableRecord[K]
 }
