@@ -25,10 +25,29 @@ export interface AgentOptions {
   readonly observeAddress: string
   readonly metricsPort: number
   readonly readyPort: number
+  /**
+   * `host:port` of the inbound tunnel listener, also published in this node's record for
+   * other agents to dial. Default: the first non-internal IPv4 address, port 15008.
+   */
+  readonly tunnelAddress: string
+  /** Where workload certificates come from (see IdentitySource). */
+  readonly identity: IdentitySource
   /** Lease TTL of the endpoints registered through this agent; heartbeat every third of it. */
   readonly leaseTtlMs: number
   readonly logLevel: string
 }
+
+export type IdentitySource =
+  /** Single host: sign with the CA in this directory, in process. */
+  | { readonly kind: 'ca-dir'; readonly caDir: string }
+  /** An offline bundle from `nodemesh ca issue-node` (node.key, node.crt, ca.crt). */
+  | { readonly kind: 'node-credential'; readonly dir: string; readonly caAddress: string }
+  /** A one-time token from `nodemesh ca node-token`, exchanged once; kept in the state dir. */
+  | { readonly kind: 'join-token'; readonly token: string; readonly caAddress: string; readonly caBundle: string }
+  /** No CA configured: a credential saved in the state directory by an earlier join, or none. */
+  | { readonly kind: 'saved' }
+
+export const DEFAULT_TUNNEL_PORT = 15008
 
 export const AGENT_DEFAULTS = {
   localAddress: '127.0.0.1',

@@ -4,6 +4,7 @@
  * functions (compileRoutingTable, planAccept); this class only does the I/O around them.
  */
 import net from 'node:net'
+import { DEFAULT_MESH_CONFIG } from '../registry/records'
 import type { Snapshot } from '../registry/snapshot'
 import { createHttpProxy, type HttpProxy } from './http/http-proxy'
 import type { ProxyContext } from './http/proxy-context'
@@ -17,7 +18,8 @@ import type { RoutingTable } from './routing/routing-table'
 import { createTcpRelay, type TcpRelay } from './tcp/tcp-relay'
 
 const EMPTY_TABLE: RoutingTable = {
-  revision: 0, dnsDomain: 'mesh', services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(),
+  revision: 0, dnsDomain: 'mesh', trustDomain: DEFAULT_MESH_CONFIG.trustDomain, nodes: new Map(),
+  services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(), localSources: new Map(),
 }
 
 export class DataPlane {
@@ -49,7 +51,7 @@ export class DataPlane {
   }
 
   async apply(snapshot: Snapshot): Promise<void> {
-    const { table, warnings } = compileRoutingTable(snapshot, { dnsDomain: this.opts.dnsDomain })
+    const { table, warnings } = compileRoutingTable(snapshot, { dnsDomain: this.opts.dnsDomain, localNode: this.opts.node })
     for (const w of warnings) this.opts.log.warn({ revision: snapshot.revision }, w)
     this.current = table
     await this.listeners.apply(table.listeners)

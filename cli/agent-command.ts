@@ -18,12 +18,18 @@ export function addAgentCommand(program: Command): void {
     .option('--observe-address <ip>', 'address of /metrics and /healthz/ready (default 0.0.0.0)')
     .option('--metrics-port <port>', 'Prometheus port (default 15020)')
     .option('--ready-port <port>', 'readiness port (default 15021)')
+    .option('--tunnel-address <ip[:port]>', 'inbound tunnel listener, published for other agents (default: first non-loopback IPv4, port 15008)')
+    .option('--ca-dir <dir>', 'single host: sign workload certificates with the CA in DIR (from `nodemesh ca init`)')
+    .option('--node-credential <dir>', 'node credential bundle from `nodemesh ca issue-node` (with --ca-address)')
+    .option('--join-token <token>', 'one-time token from `nodemesh ca node-token` (with --ca-address and --ca-bundle)')
+    .option('--ca-address <host:port>', 'where `nodemesh ca serve` listens')
+    .option('--ca-bundle <file>', 'the mesh CA certificate (ca.crt), to trust the CA when joining')
     .option('--lease-ttl <seconds>', 'lease TTL of endpoints registered through this agent (default 15)')
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace (default info)').env('NODEMESH_LOG_LEVEL'))
     .action(async (_o: object, cmd: Command) => {
       const o = cmd.optsWithGlobals<Omit<AgentFlags, 'redisFromEnv'>>()
       const redisFromEnv = cmd.getOptionValueSourceWithGlobals('redis') === 'env'
-      const opts = buildAgentOptions({ ...o, ...(o.redis ? {} : { redis: undefined }), redisFromEnv }, process.env, os.hostname())
+      const opts = buildAgentOptions({ ...o, ...(o.redis ? {} : { redis: undefined }), redisFromEnv }, process.env, os.hostname(), primaryAddress())
       const { runAgent } = require('../agent/run-agent') as typeof import('../agent/run-agent')
       const agent = await runAgent(opts)
       await new Promise<void>((resolve) => {
@@ -33,4 +39,12 @@ export function addAgentCommand(program: Command): void {
       })
       await agent.close()
     })
+}
+
+/** The first non-internal IPv4 address: what other hosts most likely reach this one on. */
+function primaryAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
+  }
+  return '127.0.0.1'
 }

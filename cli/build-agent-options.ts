@@ -3,7 +3,8 @@
  * so the agent starts only with options that make sense.
  */
 import path from 'node:path'
-import { AGENT_DEFAULTS, defaultApiSocket, defaultStateDir, type AgentOptions } from '../agent/agent-options'
+import net from 'node:net'
+import { AGENT_DEFAULTS, DEFAULT_TUNNEL_PORT, defaultApiSocket, defaultStateDir, type AgentOptions, type IdentitySource } from '../agent/agent-options'
 import { NmError } from '../registry/errors'
 import { isValidNodeName } from '../registry/names'
 import {
@@ -30,6 +31,39 @@ export interface AgentFlags {
   readonly readyPort?: string
   readonly leaseTtl?: string
   readonly logLevel?: string
+  readonly tunnelAddress?: string
+  readonly caDir?: string
+  readonly nodeCredential?: string
+  readonly joinToken?: string
+  readonly caAddress?: string
+  readonly caBundle?: string
+}
+
+/** `HOST` or `HOST:PORT` (IPv6 in brackets with a port); the tunnel port defaults to 15008. */
+function chooseTunnelAddress(text: string | undefined, primaryAddress: string): string {
+  if (text === undefined) return net.isIPv6(primaryAddress) ? `[${primaryAddress}]:${DEFAULT_TUNNEL_PORT}` : `${primaryAddress}:${DEFAULT_TUNNEL_PORT}`
+  if (net.isIPv4(text)) return `${text}:${DEFAULT_TUNNEL_PORT}`
+  if (net.isIPv6(text)) return `[${text}]:${DEFAULT_TUNNEL_PORT}`
+  const hostPort = parseHostPort(text, '--tunnel-address')
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '')
+  if (net.isIP(host) === 0) throw new NmError('NM_BAD_ARGUMENT', `--tunnel-address "${text}" must be an IP address, optionally with :PORT (it is published for other agents to dial)`)
+  return hostPort
+}
+
+function chooseIdentity(flags: AgentFlags): IdentitySource {
+  const given = [flags.caDir && '--ca-dir', flags.nodeCredential && '--node-credential', flags.joinToken && '--join-token'].filter(Boolean)
+  if (given.length > 1) throw new NmError('NM_BAD_ARGUMENT', `give one of --ca-dir, --node-credential or --join-token, not ${given.join(' and ')}`)
+  const caAddress = (why: string): string => {
+    if (!flags.caAddress) throw new NmError('NM_BAD_ARGUMENT', `${why} needs --ca-address HOST:PORT (where \`nodemesh ca serve\` listens)`)
+    return parseHostPort(flags.caAddress, '--ca-address')
+  }
+  if (flags.caDir) return { kind: 'ca-dir', caDir: path.resolve(flags.caDir) }
+  if (flags.nodeCredential) return { kind: 'node-credential', dir: path.resolve(flags.nodeCredential), caAddress: caAddress('--node-credential') }
+  if (flags.joinToken) {
+    if (!flags.caBundle) throw new NmError('NM_BAD_ARGUMENT', '--join-token needs --ca-bundle FILE (the CA certificate, ca.crt) to trust the CA it joins')
+    return { kind: 'join-token', token: flags.joinToken, caAddress: caAddress('--join-token'), caBundle: path.resolve(flags.caBundle) }
+  }
+  return { kind: 'saved' }
 }
 
 function chooseRegistry(flags: AgentFlags, stateDir: string): string {
@@ -42,7 +76,7 @@ function chooseRegistry(flags: AgentFlags, stateDir: string): string {
   return `file:${path.join(stateDir, 'registry.json')}`
 }
 
-export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hostname: string): AgentOptions {
+export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hostname: string, primaryAddress = '127.0.0.1'): AgentOptions {
   const node = flags.node ?? hostname
   if (!isValidNodeName(node)) {
     throw new NmError('NM_BAD_ARGUMENT', `node name "${node}" must be a host name (letters, digits, '.', '-', '_'): set it with --node`)
@@ -64,6 +98,8 @@ export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hos
     observeAddress: flags.observeAddress === undefined ? AGENT_DEFAULTS.observeAddress : parseAddress(flags.observeAddress, '--observe-address'),
     metricsPort: port(flags.metricsPort, '--metrics-port', AGENT_DEFAULTS.metricsPort),
     readyPort: port(flags.readyPort, '--ready-port', AGENT_DEFAULTS.readyPort),
+    tunnelAddress: chooseTunnelAddress(flags.tunnelAddress, primaryAddress),
+    identity: chooseIdentity(flags),
     leaseTtlMs: flags.leaseTtl === undefined ? AGENT_DEFAULTS.leaseTtlMs : parseLeaseTtlSeconds(flags.leaseTtl),
     logLevel: parseLogLevel(flags.logLevel ?? env.NODEMESH_LOG_LEVEL ?? AGENT_DEFAULTS.logLevel),
   }

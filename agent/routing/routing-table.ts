@@ -25,6 +25,8 @@ export interface CompiledPort {
   readonly name: string
   readonly port: number
   readonly protocol: PortProtocol
+  /** SPIFFE ID the destination workloads present (`spiffe://TD/ns/NS/sa/SA`). */
+  readonly identity: string
   /** Healthy endpoints only, in a stable order. */
   readonly endpoints: readonly CompiledEndpoint[]
 }
@@ -35,6 +37,8 @@ export interface CompiledService {
   readonly namespace: string
   readonly vip: string
   readonly serviceAccount: string
+  /** SPIFFE ID of the service's workloads. */
+  readonly identity: string
   readonly ports: readonly CompiledPort[]
 }
 
@@ -48,9 +52,17 @@ export interface ListenerSpec {
   readonly service: string
 }
 
+export interface CompiledNode {
+  readonly name: string
+  /** `host:port` other agents dial for the tunnel. */
+  readonly tunnelAddress: string
+}
+
 export interface RoutingTable {
   readonly revision: number
   readonly dnsDomain: string
+  readonly trustDomain: string
+  readonly nodes: ReadonlyMap<string, CompiledNode>
   readonly services: ReadonlyMap<string, CompiledService>
   /** `vip:port` -> the service port it serves. */
   readonly byVipPort: ReadonlyMap<string, CompiledPort>
@@ -63,6 +75,17 @@ export interface RoutingTable {
    * tunnel's destination side delivers only to targets here whose endpoint is on its node.
    */
   readonly byTarget: ReadonlyMap<string, readonly TargetBinding[]>
+  /**
+   * Address of a local endpoint -> who is there: one identity (and the service, when only
+   * one service has endpoints there), or 'ambiguous' when workloads of several identities
+   * share the address. Used to attribute the source of outbound connections.
+   */
+  readonly localSources: ReadonlyMap<string, LocalSource | 'ambiguous'>
+}
+
+export interface LocalSource {
+  readonly identity: string
+  readonly service?: string
 }
 
 export interface TargetBinding {
