@@ -87,7 +87,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     const local = await LocalEndpoints.open(path.join(opts.stateDir, 'local-endpoints.json'))
     const lease = keepLease({
       store, local, log, ttlMs: opts.leaseTtlMs,
-      node: { name: opts.node, tunnelAddress: opts.localAddress, agentVersion: AGENT_VERSION, startedAt: new Date().toISOString() },
+      node: { name: opts.node, tunnelAddress: opts.tunnelAddress, agentVersion: AGENT_VERSION, startedAt: new Date().toISOString() },
     })
     closers.push(async () => lease.stop())
     let leaseUp = false
