@@ -14,6 +14,9 @@ export type NmErrorCode =
   | 'NM_STATE_DIR'
   | 'NM_LISTEN_FAILED'
   | 'NM_CONFLICT'
+  | 'NM_TOKEN_INVALID'
+  | 'NM_PERMISSION_DENIED'
+  | 'NM_CA_UNREACHABLE'
   | 'NM_INTERNAL'
 
 export class NmError extends Error {
