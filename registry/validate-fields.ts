@@ -166,6 +166,20 @@ export function httpPath(v: unknown, path: string): string {
   return s
 }
 
+/**
+ * An authorization policy path in Istio's forms: exact `/a`, prefix `/a/*`, suffix `*.png`, or
+ * `*`. A `*` anywhere else is not a wildcard to Istio either, so it is refused.
+ */
+export function policyPath(v: unknown, path: string): string {
+  const s = str(v, path, 2048)
+  const inner = s.length > 1 ? s.slice(s.startsWith('*') ? 1 : 0, s.endsWith('*') ? -1 : undefined) : ''
+  const shapeOk = s === '*' || ((s.startsWith('/') || s.startsWith('*')) && !(s.startsWith('*') && s.endsWith('*')) && !inner.includes('*'))
+  if (!shapeOk || /[\s\u0000-\u001f\u007f]/.test(s)) {
+    fail(path, `must start with '/' (exact /a, prefix /a/*) or be a suffix *.png or *, with no spaces and no other '*', got ${show(s)}`)
+  }
+  return s
+}
+
 /** Optional fields are left out rather than set to undefined, so records compare and print cleanly. */
 export function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T

@@ -7,7 +7,7 @@ import net from 'node:net'
 import { parseCidr } from './cidr'
 import {
   arr, bool, dnsLabel, dnsSubdomain, dropUndefined, endpointId, fail, guard, headerName, httpPath, int, ip, isDnsSubdomain,
-  labelKey, method, nodeName, num, obj, oneOf, optList, port, show, str, strMap, svcKey, timestamp,
+  labelKey, method, nodeName, num, obj, oneOf, optList, policyPath, port, show, str, strMap, svcKey, timestamp,
   type Obj, type ParseResult,
 } from './validate-fields'
 import {
@@ -120,7 +120,7 @@ function parsePolicy(o: Obj): AuthorizationPolicy {
     to: dropUndefined({
       ports: optList(to.ports, 'to.ports', port),
       methods: optList(to.methods, 'to.methods', method),
-      paths: optList(to.paths, 'to.paths', httpPath),
+      paths: optList(to.paths, 'to.paths', policyPath),
     }),
   }
 }
