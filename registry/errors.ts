@@ -17,6 +17,10 @@ export type NmErrorCode =
   | 'NM_TOKEN_INVALID'
   | 'NM_PERMISSION_DENIED'
   | 'NM_CA_UNREACHABLE'
+  | 'NM_NO_IDENTITY'
+  | 'NM_TUNNEL_UNREACHABLE'
+  | 'NM_TUNNEL_PEER_REJECTED'
+  | 'NM_TUNNEL_REFUSED'
   | 'NM_INTERNAL'
 
 export class NmError extends Error {
