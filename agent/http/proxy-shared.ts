@@ -25,5 +25,6 @@ export interface ProxyShared {
   readonly pool: UpstreamPool
   readonly metrics: RequestMetrics
   readonly outstanding: (target: string) => number
-  readonly connections: Set<{ destroy(): void }>
+  /** Open client connections; the periodic sweep enforces their deadlines. */
+  readonly connections: Set<{ destroy(): void; sweep(now: number): void }>
 }

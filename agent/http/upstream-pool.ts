@@ -2,9 +2,11 @@
  * Keep-alive connections to endpoints, pooled per target (`address:port`). Each socket gets
  * its listeners once, when created; they forward to whichever exchange currently owns the
  * connection, or keep an idle one honest (unexpected bytes, close or idle timeout drop it).
- * Idle connections are reused most-recent first: the likeliest to still be open.
+ * Idle connections are reused most-recent first: the likeliest to still be open. Connect and
+ * idle timeouts are deadlines checked by `sweep`, so no timer is armed per exchange.
  */
 import net from 'node:net'
+import { performance } from 'node:perf_hooks'
 import type { CompiledEndpoint } from '../routing/routing-table'
 
 /** The exchange that owns a connection while a request is on it. */
@@ -32,6 +34,10 @@ export class UpstreamConn {
   /** Carried at least one exchange before (a failure may just be a stale keep-alive). */
   reused = false
   handler: UpstreamHandler | null
+  /** Until when the connection may take to connect (performance.now() ms). */
+  readonly connectDeadline: number
+  /** When it went back to the idle list; 0 while it carries an exchange. */
+  idleSince = 0
   private lastError: Error | undefined
   private readonly pool: UpstreamPool
 
@@ -41,14 +47,13 @@ export class UpstreamConn {
     this.handler = handler
     // Half-open so a spliced (upgraded) connection can keep sending after the endpoint's FIN.
     this.socket = net.connect({ host: ep.address, port: ep.port, allowHalfOpen: true, noDelay: true })
-    this.socket.setTimeout(pool.options.connectTimeoutMs)
+    this.connectDeadline = performance.now() + pool.options.connectTimeoutMs
     this.socket.on('connect', this.onConnect.bind(this))
     this.socket.on('data', this.onData.bind(this))
     this.socket.on('end', this.onEnd.bind(this))
     this.socket.on('error', this.onError.bind(this))
     this.socket.on('close', this.onClose.bind(this))
     this.socket.on('drain', this.onDrain.bind(this))
-    this.socket.on('timeout', this.onTimeout.bind(this))
   }
 
   /** Stops routing socket events here (the socket is being spliced raw). */
@@ -59,14 +64,11 @@ export class UpstreamConn {
     this.socket.removeAllListeners('end')
     this.socket.removeAllListeners('close')
     this.socket.removeAllListeners('drain')
-    this.socket.removeAllListeners('timeout')
     this.socket.removeAllListeners('error')
-    this.socket.setTimeout(0)
   }
 
   private onConnect(): void {
     this.connected = true
-    this.socket.setTimeout(0)
     this.handler?.onUpstreamConnect(this)
   }
 
@@ -95,9 +97,11 @@ export class UpstreamConn {
     this.handler?.onUpstreamDrain(this)
   }
 
-  private onTimeout(): void {
-    if (!this.connected) this.socket.destroy(Object.assign(new Error(`connect to ${this.target} timed out`), { code: 'ETIMEDOUT' }))
-    else if (this.handler === null) this.socket.destroy() // idle too long
+  /** Enforces the connect and idle deadlines. */
+  sweep(now: number, idleTimeoutMs: number): void {
+    if (!this.connected) {
+      if (now >= this.connectDeadline) this.socket.destroy(Object.assign(new Error(`connect to ${this.target} timed out`), { code: 'ETIMEDOUT' }))
+    } else if (this.handler === null && this.idleSince !== 0 && now - this.idleSince >= idleTimeoutMs) this.socket.destroy() // idle too long
   }
 }
 
@@ -118,7 +122,7 @@ export class UpstreamPool {
       if (conn !== undefined) {
         if (list!.length === 0) this.idle.delete(ep.target)
         conn.handler = handler
-        conn.socket.setTimeout(0)
+        conn.idleSince = 0
         return conn
       }
     }
@@ -137,7 +141,7 @@ export class UpstreamPool {
       conn.socket.destroy()
       return
     }
-    conn.socket.setTimeout(this.options.idleTimeoutMs)
+    conn.idleSince = performance.now()
     list.push(conn)
   }
 
@@ -152,6 +156,11 @@ export class UpstreamPool {
     conn.detach()
     this.all.delete(conn)
     return conn.socket
+  }
+
+  /** Closes connections past their connect or idle deadline. */
+  sweep(now: number): void {
+    for (const conn of this.all) conn.sweep(now, this.options.idleTimeoutMs)
   }
 
   idleCount(target: string): number {
