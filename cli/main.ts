@@ -8,8 +8,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
 import { addAgentCommand } from './agent-command'
+import { addCaCommands } from './ca-commands'
 import { addEndpointCommands } from './endpoint-commands'
 import { addMeshCommands } from './mesh-commands'
+import { addPolicyCommands } from './policy-commands'
 import { describeFailure } from './report-error'
 import { addServiceCommands } from './service-commands'
 
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   addServiceCommands(program)
   addEndpointCommands(program)
   addMeshCommands(program)
+  addCaCommands(program)
+  addPolicyCommands(program)
   // Errors become one line on stderr (see report-error.ts), never a usage dump.
   const quiet = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined })

@@ -4,7 +4,7 @@
  * commands never care which one they got. Heavy modules load only here, on first use.
  */
 import path from 'node:path'
-import type { Endpoint, MeshConfig, Service, ServicePort } from '../registry/records'
+import type { AuthorizationPolicy, Endpoint, MeshConfig, Service, ServicePort } from '../registry/records'
 import type { AgentRegistration } from '../agent/api/agent-api-client'
 
 export interface RegistryBackend {
@@ -18,6 +18,12 @@ export interface RegistryBackend {
   listEndpoints(service: string): Promise<Endpoint[]>
   getMesh(): Promise<MeshConfig>
   initMesh(config: Partial<MeshConfig>): Promise<MeshConfig>
+  /** Creates or replaces the policy of that name; returns it as stored. */
+  putPolicy(policy: AuthorizationPolicy): Promise<AuthorizationPolicy>
+  /** NM_NOT_FOUND when absent. */
+  deletePolicy(name: string): Promise<void>
+  /** Sorted by name. */
+  listPolicies(): Promise<AuthorizationPolicy[]>
   close(): Promise<void>
 }
 

@@ -2,9 +2,10 @@
  * The CLI's registry backend with `--redis URL`: talks to the store directly. Endpoints
  * registered this way are static (no lease): they live until deregistered.
  */
+import { policyNotFound, selectPolicies } from '../agent/api/policy-wire'
 import { selectEndpoints, selectServices } from '../agent/api/select-records'
 import { buildSnapshot } from '../registry/build-snapshot'
-import { NmError } from '../registry/errors'
+import { NmError, isNmError } from '../registry/errors'
 import { parseServiceRef, serviceKey } from '../registry/names'
 import type { RegistryStore } from '../registry/store'
 import type { RegistryBackend } from './open-registry'
@@ -54,6 +55,11 @@ export function storeBackend(store: RegistryStore): RegistryBackend {
     listEndpoints: async (service) => selectEndpoints(await snapshot(), keyOf(service)),
     getMesh: () => d(store.getMesh()),
     initMesh: (config) => d(store.initMesh(config)),
+    putPolicy: async (policy) => { await d(store.putRecord('policy', policy)); return policy },
+    deletePolicy: (name) => d(store.deleteRecord('policy', name)).catch((err: unknown) => {
+      throw isNmError(err, 'NM_NOT_FOUND') ? policyNotFound(name) : err
+    }),
+    listPolicies: async () => selectPolicies(await snapshot()),
     close: () => store.close(),
   }
 }

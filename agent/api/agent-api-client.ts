@@ -5,10 +5,11 @@
 import fs from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
 import { NmError } from '../../registry/errors'
-import type { Endpoint, EndpointHealth, MeshConfig, Service, ServicePort } from '../../registry/records'
+import type { AuthorizationPolicy, Endpoint, EndpointHealth, MeshConfig, Service, ServicePort } from '../../registry/records'
 import type { AgentStatus } from './agent-status'
 import { fromGrpcError } from './grpc-error-mapping'
 import { agentServiceDefinition } from './load-agent-proto'
+import { policyFromWire, policyToWire, type WirePolicy } from './policy-wire'
 
 export const DEFAULT_AGENT_DEADLINE_MS = 3000
 
@@ -35,6 +36,11 @@ export interface AgentApiClient {
   listEndpoints(service: string): Promise<Endpoint[]>
   getMesh(): Promise<MeshConfig>
   initMesh(config: Partial<MeshConfig>): Promise<MeshConfig>
+  /** Creates or replaces the policy of that name; returns it as stored. */
+  putPolicy(policy: AuthorizationPolicy): Promise<AuthorizationPolicy>
+  /** NM_NOT_FOUND when absent. */
+  deletePolicy(name: string): Promise<void>
+  listPolicies(): Promise<AuthorizationPolicy[]>
   close(): Promise<void>
 }
 
@@ -75,6 +81,9 @@ export function connectAgentApi(socketPath: string, opts: { deadlineMs?: number 
     listEndpoints: async (service) => (await call<{ endpoints: WireEndpoint[] }>('ListEndpoints', { service })).endpoints.map(endpointFromWire),
     getMesh: () => call<MeshConfig>('GetMesh', {}),
     initMesh: (config) => call<MeshConfig>('InitMesh', config),
+    putPolicy: async (policy) => policyFromWire(await call<WirePolicy>('PutPolicy', { policy: policyToWire(policy) })),
+    deletePolicy: async (name) => { await call('DeletePolicy', { name }) },
+    listPolicies: async () => (await call<{ policies: WirePolicy[] }>('ListPolicies', {})).policies.map(policyFromWire),
     close: async () => { client.close() },
   }
 }

@@ -3,12 +3,13 @@
  * in serve-agent-api.ts; records go back as they are (their field names are the proto's).
  */
 import { buildSnapshot } from '../../registry/build-snapshot'
-import { NmError } from '../../registry/errors'
+import { NmError, isNmError } from '../../registry/errors'
 import { parseServiceRef, serviceKey } from '../../registry/names'
 import { PORT_PROTOCOLS, type Endpoint, type MeshConfig, type PortProtocol, type Service, type ServicePort } from '../../registry/records'
 import type { RegistryStore } from '../../registry/store'
 import type { AgentStatus } from './agent-status'
 import { checkAgentDeregistration, planAgentRegistration, type RegistrationRequest } from './plan-registration'
+import { policyFromWire, policyNotFound, policyToWire, selectPolicies, type WirePolicy } from './policy-wire'
 import { requireEndpoint, selectEndpoints, selectServices } from './select-records'
 
 export interface AgentApiDeps {
@@ -31,6 +32,9 @@ export interface AgentApiHandlers {
   ListEndpoints(req: { service: string }): Promise<{ revision: number; endpoints: Endpoint[] }>
   GetMesh(req: object): Promise<MeshConfig>
   InitMesh(req: { vipCidr?: string; trustDomain?: string; defaultDeny?: boolean }): Promise<MeshConfig>
+  PutPolicy(req: { policy?: WirePolicy | null }): Promise<WirePolicy>
+  DeletePolicy(req: { name: string }): Promise<object>
+  ListPolicies(req: object): Promise<{ revision: number; policies: WirePolicy[] }>
 }
 
 /** Ports from the wire, checked so a bad request fails here with a clear message. */
@@ -109,6 +113,22 @@ export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
       if (req.trustDomain !== undefined) patch.trustDomain = req.trustDomain
       if (req.defaultDeny !== undefined) patch.defaultDeny = req.defaultDeny
       return b(store.initMesh(patch))
+    },
+    PutPolicy: async (req) => {
+      if (!req.policy) throw new NmError('NM_BAD_ARGUMENT', 'PutPolicy needs a policy')
+      const policy = policyFromWire(req.policy)
+      await b(store.putRecord('policy', policy))
+      return policyToWire(policy)
+    },
+    DeletePolicy: async (req) => {
+      await b(store.deleteRecord('policy', req.name)).catch((err: unknown) => {
+        throw isNmError(err, 'NM_NOT_FOUND') ? policyNotFound(req.name) : err
+      })
+      return {}
+    },
+    ListPolicies: async () => {
+      const snap = await snapshot()
+      return { revision: snap.revision, policies: selectPolicies(snap).map(policyToWire) }
     },
   }
 }
