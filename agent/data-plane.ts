@@ -8,6 +8,7 @@ import { DEFAULT_MESH_CONFIG } from '../registry/records'
 import type { Snapshot } from '../registry/snapshot'
 import { createHttpProxy, type HttpProxy } from './http/http-proxy'
 import type { ProxyContext } from './http/proxy-context'
+import { compilePolicies } from './authz/compile-policies'
 import { BindListeners } from './listeners/bind-listeners'
 import { planAccept } from './listeners/plan-listeners'
 import type { Logger } from './observe/logger'
@@ -20,6 +21,7 @@ import { createTcpRelay, type TcpRelay } from './tcp/tcp-relay'
 const EMPTY_TABLE: RoutingTable = {
   revision: 0, dnsDomain: 'mesh', trustDomain: DEFAULT_MESH_CONFIG.trustDomain, nodes: new Map(),
   services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(), localSources: new Map(),
+  authz: compilePolicies(new Map()), defaultDeny: false,
 }
 
 export class DataPlane {

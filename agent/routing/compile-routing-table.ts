@@ -7,6 +7,7 @@ import net from 'node:net'
 import type { Endpoint, Service } from '../../registry/records'
 import { DEFAULT_TUNNEL_PORT } from '../agent-options'
 import { DEFAULT_NAMESPACE } from '../../registry/names'
+import { compilePolicies } from '../authz/compile-policies'
 import { workloadId } from '../identity/spiffe'
 import type { Snapshot } from '../../registry/snapshot'
 import type {
@@ -72,6 +73,7 @@ export function compileRoutingTable(snapshot: Snapshot, opts: CompileOptions): C
     table: {
       revision: snapshot.revision, dnsDomain: domain, trustDomain: snapshot.mesh.trustDomain, nodes,
       services, byVipPort, byDnsName, listeners, byTarget, localSources: localSources(services, reachable, opts.localNode),
+      authz: compilePolicies(snapshot.policies), defaultDeny: snapshot.mesh.defaultDeny,
     },
     warnings,
   }

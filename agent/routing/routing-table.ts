@@ -4,6 +4,7 @@
  * compilation; per-endpoint load counters live outside it (`endpoint-load.ts`).
  */
 import type { PortProtocol } from '../../registry/records'
+import type { CompiledPolicies } from '../authz/compile-policies'
 
 export interface CompiledEndpoint {
   readonly id: string
@@ -81,6 +82,10 @@ export interface RoutingTable {
    * share the address. Used to attribute the source of outbound connections.
    */
   readonly localSources: ReadonlyMap<string, LocalSource | 'ambiguous'>
+  /** Authorization policies indexed by target, evaluated where traffic is delivered. */
+  readonly authz: CompiledPolicies
+  /** The mesh-wide default-deny switch. */
+  readonly defaultDeny: boolean
 }
 
 export interface LocalSource {
