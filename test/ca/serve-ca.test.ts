@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto'
 import path from 'node:path'
 import pino from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connectCa } from '../../ca/ca-client'
 import { caDirFiles } from '../../ca/ca-dir'
 import { issueNodeBundle } from '../../ca/issue-node-bundle'
@@ -19,7 +19,7 @@ import { API_ID, WEB_ID, registryWithWeb } from './registry-fixture'
 
 const log = pino({ level: 'silent' })
 
-async function setup(t: Tap) {
+async function setup(t: Test) {
   const ca = await newCa()
   t.teardown(ca.remove)
   const tmp = tempDir('nm-ca-reg-')
@@ -41,7 +41,6 @@ async function setup(t: Tap) {
   }
   return { ca, tmp, address, clientFor }
 }
-type Tap = typeof t
 
 t.test('a node gets a certificate for a workload on it, and nothing else', async (t) => {
   const { ca, address, clientFor } = await setup(t)
