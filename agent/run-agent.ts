@@ -28,6 +28,8 @@ import { createLogger, type Logger } from './observe/logger'
 import { createMetrics } from './observe/metrics'
 import { startMetricsServer, startReadyServer } from './observe/observe-servers'
 import { persistSnapshots } from './persist-snapshots'
+import { startMeshTunnel, type MeshTunnel } from './start-mesh-tunnel'
+import { createAuthzMetrics } from './authz/authz-metrics'
 
 export const AGENT_VERSION: string = (require('../../package.json') as { version: string }).version
 
@@ -47,7 +49,8 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   log.info({ registry: registryName, stateDir: opts.stateDir, version: AGENT_VERSION }, 'agent starting')
 
   const store: RegistryStore = await openStore(opts.registry, { role: 'agent', log })
-  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics })
+  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics, authz: createAuthzMetrics(metrics.registry) })
+  let mesh: MeshTunnel | undefined
   const snapshotFile = path.join(opts.stateDir, 'snapshot.json')
   const persist = persistSnapshots(snapshotFile, saveSnapshot, log)
   const closers: Array<() => Promise<void>> = []
@@ -66,6 +69,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         store, log, ...(saved ? { initial: saved.snapshot } : {}),
         onSnapshot: (snapshot: Snapshot) => {
           dataPlane.apply(snapshot).then(resolve, (err: Error) => log.error({ err: err.message }, 'applying snapshot failed'))
+          mesh?.onSnapshot(snapshot)
           persist(snapshot)
         },
       })
@@ -116,6 +120,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         '/debug/snapshot': () => { const s = dataPlane.lastSnapshot(); return s ? renderSnapshot(s) : { error: 'no snapshot loaded yet' } },
         '/debug/routes': () => renderRoutes(dataPlane.table()),
         '/debug/listeners': () => ({ open: dataPlane.listeners.keys(), failed: dataPlane.listeners.failed() }),
+        '/debug/certs': () => mesh?.debugCerts() ?? { error: 'starting' },
         '/debug/status': status,
       },
     }).catch((err: Error) => { throw explainListen(err, 'admin', '127.0.0.1', opts.adminPort, '--admin-port') }))
@@ -135,6 +140,14 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     })
     closers.push(() => api.close())
     closers.unshift(() => store.close())
+
+    const tunnelPort = Number(opts.tunnelAddress.slice(opts.tunnelAddress.lastIndexOf(':') + 1))
+    const meshTunnel = startMeshTunnel(opts, {
+      log, registry: metrics.registry, dataPlane,
+      agentPorts: [opts.adminPort, opts.dnsPort, opts.httpProxyPort, opts.metricsPort, opts.readyPort, tunnelPort],
+    })
+    mesh = meshTunnel
+    closers.push(() => meshTunnel.close())
 
     const first = await Promise.race([synced.then(() => true), delay(FIRST_SYNC_WAIT_MS).then(() => false)])
     if (!first) {

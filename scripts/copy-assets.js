@@ -3,7 +3,7 @@
 const fs = require('node:fs')
 const path = require('node:path')
 const root = path.join(__dirname, '..')
-for (const dir of ['agent', 'cli', 'registry']) copyProtos(path.join(root, dir), path.join(root, 'dist', dir))
+for (const dir of ['agent', 'ca', 'cli', 'registry']) copyProtos(path.join(root, dir), path.join(root, 'dist', dir))
 const cli = path.join(root, 'dist', 'cli', 'main.js')
 if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755)
 

@@ -7,8 +7,11 @@
  * is created per body chunk. Timeouts are deadlines checked by the proxy's periodic sweep, so
  * no timer is armed per request.
  */
-import type net from 'node:net'
+import net from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { Duplex } from 'node:stream'
+import { attributeSource } from '../identity/attribute-source'
+import { planDelivery, type DeliverySource } from '../routing/plan-delivery'
 import type { CompiledEndpoint, CompiledPort } from '../routing/routing-table'
 import { spliceSockets } from '../tcp/splice-sockets'
 import { BodyFramer } from './body-framer'
@@ -19,13 +22,14 @@ import { parseRequestHead } from './parse-http-head'
 import { planHttpRequest, type ForwardPlan, type HttpBinding } from './plan-http-request'
 import type { ProxyShared } from './proxy-shared'
 import { UpstreamExchange } from './upstream-exchange'
+import type { UpstreamDelivery } from './upstream-pool'
 
 const PARSE_CODES: Record<number, HttpErrorCode> = { 400: 'NM_BAD_REQUEST', 431: 'NM_HEADERS_TOO_LARGE', 505: 'NM_HTTP_VERSION_UNSUPPORTED' }
 
 export class ClientConnection {
   phase: Phase = Phase.Head
   readonly shared: ProxyShared
-  readonly socket: net.Socket
+  readonly socket: Duplex
   private readonly binding: HttpBinding
   private readonly client: string
   /** Client bytes received but not yet consumed (a partial head, or pipelined requests). */
@@ -40,6 +44,8 @@ export class ClientConnection {
   plan: ForwardPlan | null = null
   port: CompiledPort | undefined = undefined
   endpoint: CompiledEndpoint | undefined = undefined
+  /** How the endpoint of the exchange in flight is reached (set by `deliverTo`). */
+  delivery: UpstreamDelivery | null = null
   /** Body bytes that came with the head; kept so the request can be sent again. */
   firstBody: Buffer | null = null
   reqBodyDone = false
@@ -60,17 +66,17 @@ export class ClientConnection {
   private readonly onClose = this.onClientClose.bind(this)
   private readonly onDrain = this.onClientDrain.bind(this)
 
-  constructor(shared: ProxyShared, socket: net.Socket, binding: HttpBinding) {
+  constructor(shared: ProxyShared, socket: Duplex, binding: HttpBinding, clientAddress?: string) {
     this.shared = shared
     this.socket = socket
     this.binding = binding
-    const addr = socket.remoteAddress ?? 'unknown'
+    const addr = clientAddress ?? (socket as net.Socket).remoteAddress ?? 'unknown'
     this.client = addr.startsWith('::ffff:') ? addr.slice(7) : addr
     this.up = new UpstreamExchange(this)
     this.idleSince = performance.now()
     // Half-open: a client may send its request, close its side, and still read the answer.
     socket.allowHalfOpen = true
-    socket.setNoDelay(true)
+    if (socket instanceof net.Socket) socket.setNoDelay(true)
     socket.on('data', this.onData)
     socket.on('end', this.onEnd)
     socket.on('close', this.onClose)
@@ -187,10 +193,15 @@ export class ClientConnection {
       this.rejectRequest(plan, close)
       return
     }
-    this.phase = Phase.Forward
     this.plan = plan
     this.port = plan.port
-    this.endpoint = plan.endpoint
+    const refused = this.deliverTo(plan.endpoint)
+    if (refused !== undefined) {
+      this.pending = rest
+      this.rejectRequest(refused, !head.keepAlive || head.framing.kind !== 'none')
+      return
+    }
+    this.phase = Phase.Forward
     this.reqFramer.reset(head.framing)
     this.firstBody = null
     if (rest !== null) {
@@ -209,6 +220,34 @@ export class ClientConnection {
     // The rest of the body waits in the kernel until the head is on its way upstream.
     if (!this.reqBodyDone) this.pauseClient()
     this.up.start()
+  }
+
+  /**
+   * Plans how `endpoint` is reached for the request in flight: directly (authorized here) or
+   * through the tunnel. Returns the rejection to answer instead, if any.
+   */
+  deliverTo(endpoint: CompiledEndpoint): HttpRejection | undefined {
+    const ctx = this.shared.ctx
+    const table = ctx.table()
+    const d = planDelivery({
+      table, localNode: ctx.node, port: this.port!, endpoint, source: this.source(table),
+      http: { method: this.req!.method, target: this.req!.path }, canTunnel: ctx.tunnel !== undefined,
+    })
+    this.endpoint = endpoint
+    const decision = d.kind === 'direct' ? d.decision : d.kind === 'refuse' ? d.decision : undefined
+    if (decision !== undefined) ctx.authz?.recordDecision(decision)
+    if (d.kind === 'refuse') {
+      this.delivery = null
+      return reject(d.status, d.code, d.message)
+    }
+    this.delivery = d
+    return undefined
+  }
+
+  /** Who is asking: the verified tunnel peer, or attributed from the client address. */
+  private source(table: ReturnType<ProxyShared['ctx']['table']>): DeliverySource {
+    if (this.binding.kind === 'inbound') return this.binding.source
+    return attributeSource(table, this.shared.ctx.node, this.client)
   }
 
   /** Answers the client with a response of the proxy's own; `close` ends the connection after it. */
@@ -254,7 +293,7 @@ export class ClientConnection {
   }
 
   /** After a 101: hands the client socket to a raw splice with the upstream socket. */
-  spliceTo(up: net.Socket): void {
+  spliceTo(up: Duplex): void {
     this.record(101)
     this.phase = Phase.Upgraded
     if (this.pending !== null) up.write(this.pending)

@@ -18,6 +18,9 @@ export type HttpErrorCode =
   | 'NM_UPSTREAM_REFUSED'
   | 'NM_UPSTREAM_TIMEOUT'
   | 'NM_UPSTREAM_BAD_RESPONSE'
+  | 'NM_AUTHZ_DENIED'
+  | 'NM_NODE_UNKNOWN'
+  | 'NM_NO_IDENTITY'
 
 export interface HttpRejection {
   readonly kind: 'reject'
@@ -27,7 +30,7 @@ export interface HttpRejection {
 }
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
   431: 'Request Header Fields Too Large', 501: 'Not Implemented', 502: 'Bad Gateway',
   503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 }

@@ -3,7 +3,7 @@
  * agent hands it accepted sockets from VIP listeners and from the HTTP proxy endpoint; each
  * becomes a ClientConnection sharing one upstream pool, load counters and metrics.
  */
-import type net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { ClientConnection } from './client-connection'
 import { DEFAULT_HEAD_LIMITS } from './http-head'
@@ -29,7 +29,11 @@ export const HTTP_PROXY_DEFAULTS: HttpProxyOptions = {
 }
 
 export interface HttpProxy {
-  handle(socket: net.Socket, binding: HttpBinding): void
+  /**
+   * Serves HTTP/1.1 on an accepted socket, or on a tunnel stream (then `clientAddress` names the
+   * peer agent, as a stream has no remote address of its own).
+   */
+  handle(socket: Duplex, binding: HttpBinding, clientAddress?: string): void
   /** Closes every client and upstream connection. The listeners belong to the caller. */
   close(): Promise<void>
 }
@@ -49,7 +53,10 @@ export function createHttpProxy(ctx: ProxyContext, opts: Partial<HttpProxyOption
   const shared: ProxyShared = {
     ctx,
     opts: o,
-    pool: new UpstreamPool({ maxIdlePerTarget: o.upstreamMaxIdlePerTarget, idleTimeoutMs: o.upstreamIdleTimeoutMs, connectTimeoutMs: o.connectTimeoutMs }),
+    pool: new UpstreamPool({
+      maxIdlePerTarget: o.upstreamMaxIdlePerTarget, idleTimeoutMs: o.upstreamIdleTimeoutMs, connectTimeoutMs: o.connectTimeoutMs,
+      ...(ctx.tunnel ? { tunnel: ctx.tunnel } : {}),
+    }),
     metrics: new RequestMetrics(ctx.metrics, ctx.log),
     outstanding: (target) => ctx.load.outstanding(target),
     connections: new Set(),
@@ -63,12 +70,12 @@ export function createHttpProxy(ctx: ProxyContext, opts: Partial<HttpProxyOption
   // The sweep alone must not keep the process alive.
   sweep.unref()
   return {
-    handle(socket, binding) {
+    handle(socket, binding, clientAddress) {
       if (closed) {
         socket.destroy()
         return
       }
-      shared.connections.add(new ClientConnection(shared, socket, binding))
+      shared.connections.add(new ClientConnection(shared, socket, binding, clientAddress))
     },
     async close() {
       closed = true

@@ -3,14 +3,22 @@
  * endpoint, rewritten head) or reject (status, stable code, what to do). Pure: the table,
  * load and randomness come in, nothing is read from the environment.
  */
-import type { CompiledEndpoint, CompiledPort, RoutingTable } from '../routing/routing-table'
+import type { DeliverySource } from '../routing/plan-delivery'
+import type { CompiledEndpoint, CompiledPort, RoutingTable, TargetBinding } from '../routing/routing-table'
 import { pickEndpoint } from '../routing/pick-endpoint'
 import { reject, type HttpRejection } from './http-error-response'
 import type { RequestHead } from './http-head'
 import { buildUpstreamHead } from './rewrite-heads'
 
-/** How the request reached the agent: a service VIP listener, or the HTTP proxy endpoint (15080). */
-export type HttpBinding = { kind: 'vip'; vipPort: string } | { kind: 'proxy-endpoint' }
+/**
+ * How the request reached the agent: a service VIP listener, the HTTP proxy endpoint (15080),
+ * or a tunnel stream from another agent for a workload on this node (the endpoint is fixed by
+ * the CONNECT authority; the source is the verified peer).
+ */
+export type HttpBinding =
+  | { kind: 'vip'; vipPort: string }
+  | { kind: 'proxy-endpoint' }
+  | { kind: 'inbound'; bindings: readonly TargetBinding[]; source: DeliverySource }
 
 export interface ForwardPlan {
   readonly kind: 'forward'
@@ -48,6 +56,7 @@ export function planHttpRequest(input: PlanHttpInput): HttpPlan {
   if (head.targetForm === 'absolute' && head.scheme !== 'http') {
     return refuse(400, 'NM_BAD_REQUEST', `only http:// targets can be proxied, not ${head.scheme}://; send plain HTTP to NAME.mesh`)
   }
+  if (binding.kind === 'inbound') return planInbound(binding.bindings, head)
   let port: CompiledPort | PlanRejection
   if (binding.kind === 'vip') {
     port = table.byVipPort.get(binding.vipPort) ??
@@ -68,12 +77,23 @@ export function planHttpRequest(input: PlanHttpInput): HttpPlan {
   }
   const endpoint = pickEndpoint(port.endpoints, input.outstanding, input.random)
   if (endpoint === undefined) {
-    return refuse(503, 'NM_NO_HEALTHY_ENDPOINT', `${port.service} port ${port.port} has no healthy endpoint; check its workloads with nodemesh endpoint list`, port)
+    return refuse(503, 'NM_NO_HEALTHY_ENDPOINT', `${port.service} port ${port.port} has no healthy endpoint; check its workloads with nodemesh endpoints`, port)
   }
   const host = head.targetForm === 'absolute' ? head.authority : undefined
   return {
     kind: 'forward', port, endpoint,
     head: buildUpstreamHead(head, head.path, host, input.clientAddress),
+    idempotent: IDEMPOTENT.has(head.method),
+  }
+}
+
+/** A request inside a tunnel stream: to the target the stream was opened for, nowhere else. */
+function planInbound(bindings: readonly TargetBinding[], head: RequestHead): HttpPlan {
+  const http = bindings.find((b) => b.port.protocol === 'http')
+  if (http === undefined) return refuse(400, 'NM_NOT_HTTP_PORT', 'the tunnel target serves no HTTP port')
+  return {
+    kind: 'forward', port: http.port, endpoint: http.endpoint,
+    head: buildUpstreamHead(head, head.path, undefined, undefined),
     idempotent: IDEMPOTENT.has(head.method),
   }
 }
@@ -98,7 +118,7 @@ export function resolveAuthority(table: RoutingTable, authority: string): Compil
     if (byVip !== undefined) return byVip
     const inMesh = host === table.dnsDomain || host.endsWith(`.${table.dnsDomain}`)
     return refuse(404, 'NM_UNKNOWN_SERVICE', inMesh
-      ? `no mesh service is named ${host}; check the name with nodemesh service list`
+      ? `no mesh service is named ${host}; check the name with nodemesh services`
       : `${host} is not a mesh service; this endpoint only routes to NAME.${table.dnsDomain} or NAME.NAMESPACE.${table.dnsDomain}`)
   }
   if (portNumber !== undefined) {

@@ -28,8 +28,12 @@ export function planUpstreamRetry(f: UpstreamLossFacts): UpstreamLossPlan {
   return 'fail'
 }
 
-/** The answer when no retry is left; `code` is the socket error code, if any. */
-export function upstreamFailure(target: string, code: string | undefined): HttpRejection {
+/**
+ * The answer when no retry is left; `code` is the socket error code, if any. Tunnel failures
+ * (NM_ codes) carry what the peer agent said in `detail`.
+ */
+export function upstreamFailure(target: string, code: string | undefined, detail?: string): HttpRejection {
   if (code === 'ETIMEDOUT') return reject(504, 'NM_UPSTREAM_TIMEOUT', `connecting to ${target} timed out`)
+  if (code?.startsWith('NM_') && detail) return reject(502, 'NM_UPSTREAM_REFUSED', `${target} through the tunnel: ${detail}`)
   return reject(502, 'NM_UPSTREAM_REFUSED', `${target} ${code === undefined ? 'closed the connection' : `failed (${code})`} before responding; check the workload is up`)
 }

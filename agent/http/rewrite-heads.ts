@@ -18,11 +18,13 @@ function dropped(f: HttpHeader, named: readonly string[]): boolean {
 /**
  * The head to send upstream. `path` is the origin-form target; `host` replaces the Host value
  * (absolute-form requests, RFC 9112 3.2.2) or is undefined to keep the client's.
+ * `clientAddress` undefined leaves X-Forwarded-For as it came (the destination side of the
+ * tunnel: the source agent already added the client).
  */
-export function buildUpstreamHead(head: RequestHead, path: string, host: string | undefined, clientAddress: string): string {
+export function buildUpstreamHead(head: RequestHead, path: string, host: string | undefined, clientAddress: string | undefined): string {
   const headers = head.headers
   let xff = -1
-  for (let i = 0; i < headers.length; i++) if (headers[i]!.lower === 'x-forwarded-for') xff = i
+  if (clientAddress !== undefined) for (let i = 0; i < headers.length; i++) if (headers[i]!.lower === 'x-forwarded-for') xff = i
   let out = `${head.method} ${path} HTTP/1.${head.versionMinor}\r\n`
   let hostWritten = false
   let hasProto = false
@@ -40,7 +42,7 @@ export function buildUpstreamHead(head: RequestHead, path: string, host: string 
     }
   }
   if (host !== undefined && !hostWritten) out += `Host: ${host}\r\n`
-  if (xff === -1) out += `X-Forwarded-For: ${clientAddress}\r\n`
+  if (xff === -1 && clientAddress !== undefined) out += `X-Forwarded-For: ${clientAddress}\r\n`
   if (!hasProto) out += 'X-Forwarded-Proto: http\r\n'
   if (head.upgrade !== undefined) out += `Connection: Upgrade\r\nUpgrade: ${head.upgrade}\r\n`
   return `${out}\r\n`

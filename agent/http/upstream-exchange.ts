@@ -5,7 +5,7 @@
  * never answered, and hands over to a raw splice after a 101. One instance per client
  * connection, reused for every exchange on it.
  */
-import type net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { pickEndpoint } from '../routing/pick-endpoint'
 import { BodyFramer } from './body-framer'
@@ -22,7 +22,7 @@ import type { UpstreamConn, UpstreamHandler } from './upstream-pool'
 export class UpstreamExchange implements UpstreamHandler {
   private readonly conn: ClientConnection
   private upstream: UpstreamConn | null = null
-  private spliced: net.Socket | null = null
+  private spliced: Duplex | null = null
   private readonly resFramer = new BodyFramer()
   /** Response bytes received before the head was complete. */
   private resBuf: Buffer | null = null
@@ -57,7 +57,7 @@ export class UpstreamExchange implements UpstreamHandler {
     this.upstreamSpoke = false
     this.upstreamExtra = false
     this.resBuf = null
-    const conn = c.shared.pool.acquire(ep, this, fresh)
+    const conn = c.shared.pool.acquire(c.delivery!, this, fresh)
     this.upstream = conn
     if (conn.connected) this.sendHead(conn)
   }
@@ -70,12 +70,10 @@ export class UpstreamExchange implements UpstreamHandler {
     const c = this.conn
     const head = c.plan!.head
     const body = c.firstBody
-    if (body === null || body.length <= MERGED_BODY_LIMIT) conn.socket.write(headWithBody(head, body, body === null ? 0 : body.length))
+    if (body === null || body.length <= MERGED_BODY_LIMIT) conn.write(headWithBody(head, body, body === null ? 0 : body.length))
     else {
-      conn.socket.cork()
-      conn.socket.write(headWithBody(head, null, 0))
-      conn.socket.write(body)
-      conn.socket.uncork()
+      conn.write(headWithBody(head, null, 0))
+      conn.write(body)
     }
     this.headDeadline = performance.now() + c.shared.opts.responseHeadTimeoutMs
     if (!c.reqBodyDone) c.resumeClient()
@@ -83,11 +81,11 @@ export class UpstreamExchange implements UpstreamHandler {
 
   /** Request body bytes from the client; false when the upstream socket buffer is full. */
   writeBody(chunk: Buffer): boolean {
-    return this.upstream!.socket.write(chunk)
+    return this.upstream!.write(chunk)
   }
 
   resumeUpstream(): void {
-    this.upstream?.socket.resume()
+    this.upstream?.resume()
   }
 
   onUpstreamData(conn: UpstreamConn, chunk: Buffer): void {
@@ -143,7 +141,7 @@ export class UpstreamExchange implements UpstreamHandler {
     }
     this.responseStarted = true
     if (this.resFramer.done) this.finish()
-    else if (!ok) this.upstream!.socket.pause()
+    else if (!ok) this.upstream!.pause()
   }
 
   private forwardResponseBody(chunk: Buffer): void {
@@ -154,7 +152,7 @@ export class UpstreamExchange implements UpstreamHandler {
     if (this.resFramer.done) {
       if (n < chunk.length) this.upstreamExtra = true
       this.finish()
-    } else if (!ok) this.upstream!.socket.pause()
+    } else if (!ok) this.upstream!.pause()
   }
 
   onUpstreamDrain(conn: UpstreamConn): void {
@@ -197,13 +195,14 @@ export class UpstreamExchange implements UpstreamHandler {
     }
     if (plan === 'other-endpoint') {
       this.retriedEndpoint = true
-      const next = pickEndpoint(c.port!.endpoints, c.shared.outstanding, c.shared.opts.random, new Set([conn.target]))
+      const next = pickEndpoint(c.port!.endpoints, c.shared.outstanding, c.shared.opts.random, new Set([c.endpoint!.target]))
       if (next !== undefined) {
-        c.endpoint = next
+        const refused = c.deliverTo(next)
+        if (refused !== undefined) return this.fail(refused)
         return this.dispatch(false)
       }
     }
-    this.fail(upstreamFailure(conn.target, (err as NodeJS.ErrnoException | undefined)?.code))
+    this.fail(upstreamFailure(c.endpoint!.target, (err as NodeJS.ErrnoException | undefined)?.code, err?.message))
   }
 
   /** Enforces the response head deadline (called by the client connection's sweep). */

@@ -1,5 +1,7 @@
 /**
- * Keep-alive connections to endpoints, pooled per target (`address:port`). Each socket gets
+ * Keep-alive connections to endpoints, pooled per delivery key: the endpoint's `address:port`
+ * for a workload on this node, source identity and target for a tunnel stream (a pooled
+ * connection never carries another source's identity). Each connection gets
  * its listeners once, when created; they forward to whichever exchange currently owns the
  * connection, or keep an idle one honest (unexpected bytes, close or idle timeout drop it).
  * Idle connections are reused most-recent first: the likeliest to still be open. Connect and
@@ -7,7 +9,14 @@
  */
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { CompiledEndpoint } from '../routing/routing-table'
+import type { Duplex } from 'node:stream'
+import type { Delivery, TunnelRoute } from '../routing/plan-delivery'
+
+/** A delivery that reaches an endpoint (not a refusal). */
+export type UpstreamDelivery = Exclude<Delivery, { kind: 'refuse' }>
+
+/** Opens a CONNECT stream through the tunnel; resolves once the peer agent said 200. */
+export type TunnelOpener = (route: TunnelRoute) => Promise<Duplex>
 
 /** The exchange that owns a connection while a request is on it. */
 export interface UpstreamHandler {
@@ -25,10 +34,14 @@ export interface UpstreamPoolOptions {
   readonly idleTimeoutMs: number
   /** A connection attempt that takes longer fails with ETIMEDOUT. */
   readonly connectTimeoutMs: number
+  /** How tunnel deliveries are opened; absent when the agent has no tunnel. */
+  readonly tunnel?: TunnelOpener
 }
 
 export class UpstreamConn {
-  readonly socket: net.Socket
+  /** The TCP socket, or the tunnel stream once the peer accepted it (null until then). */
+  socket: Duplex | null = null
+  /** The pool key (see the file comment). */
   readonly target: string
   connected = false
   /** Carried at least one exchange before (a failure may just be a stale keep-alive). */
@@ -39,32 +52,75 @@ export class UpstreamConn {
   /** When it went back to the idle list; 0 while it carries an exchange. */
   idleSince = 0
   private lastError: Error | undefined
+  private closed = false
   private readonly pool: UpstreamPool
 
-  constructor(pool: UpstreamPool, ep: CompiledEndpoint, handler: UpstreamHandler) {
+  constructor(pool: UpstreamPool, delivery: UpstreamDelivery, handler: UpstreamHandler) {
     this.pool = pool
-    this.target = ep.target
+    this.target = delivery.key
     this.handler = handler
-    // Half-open so a spliced (upgraded) connection can keep sending after the endpoint's FIN.
-    this.socket = net.connect({ host: ep.address, port: ep.port, allowHalfOpen: true, noDelay: true })
     this.connectDeadline = performance.now() + pool.options.connectTimeoutMs
-    this.socket.on('connect', this.onConnect.bind(this))
-    this.socket.on('data', this.onData.bind(this))
-    this.socket.on('end', this.onEnd.bind(this))
-    this.socket.on('error', this.onError.bind(this))
-    this.socket.on('close', this.onClose.bind(this))
-    this.socket.on('drain', this.onDrain.bind(this))
+    if (delivery.kind === 'direct') {
+      // Half-open so a spliced (upgraded) connection can keep sending after the endpoint's FIN.
+      const socket = net.connect({ host: delivery.host, port: delivery.port, allowHalfOpen: true, noDelay: true })
+      socket.on('connect', this.onConnect.bind(this))
+      this.attach(socket)
+      return
+    }
+    const open = pool.options.tunnel
+    if (open === undefined) {
+      this.failEarly(Object.assign(new Error('this agent has no tunnel'), { code: 'ENOTUNNEL' }))
+      return
+    }
+    open(delivery.route).then((stream) => {
+      if (this.closed) {
+        stream.destroy() // timed out or dropped while the peer was answering
+        return
+      }
+      this.attach(stream)
+      this.onConnect()
+    }, (err: Error) => this.failEarly(err))
+  }
+
+  private attach(stream: Duplex): void {
+    this.socket = stream
+    stream.on('data', this.onData.bind(this))
+    stream.on('end', this.onEnd.bind(this))
+    stream.on('error', this.onError.bind(this))
+    stream.on('close', this.onClose.bind(this))
+    stream.on('drain', this.onDrain.bind(this))
+  }
+
+  /** A tunnel that never opened: behaves as a socket that errored and closed. */
+  private failEarly(err: Error): void {
+    this.lastError = err
+    queueMicrotask(() => this.onClose())
+  }
+
+  write(buf: Buffer): boolean {
+    return this.socket!.write(buf)
+  }
+
+  pause(): void {
+    this.socket?.pause()
+  }
+
+  resume(): void {
+    this.socket?.resume()
+  }
+
+  /** Closes the connection, connected or still opening. */
+  destroy(err?: Error): void {
+    if (this.socket !== null) this.socket.destroy(err)
+    else if (!this.closed) this.failEarly(err ?? new Error('closed before the tunnel opened'))
   }
 
   /** Stops routing socket events here (the socket is being spliced raw). */
   detach(): void {
     this.handler = null
-    this.socket.removeAllListeners('connect')
-    this.socket.removeAllListeners('data')
-    this.socket.removeAllListeners('end')
-    this.socket.removeAllListeners('close')
-    this.socket.removeAllListeners('drain')
-    this.socket.removeAllListeners('error')
+    const s = this.socket
+    if (s === null) return
+    for (const event of ['connect', 'data', 'end', 'close', 'drain', 'error']) s.removeAllListeners(event)
   }
 
   private onConnect(): void {
@@ -74,12 +130,12 @@ export class UpstreamConn {
 
   private onData(chunk: Buffer): void {
     if (this.handler !== null) this.handler.onUpstreamData(this, chunk)
-    else this.socket.destroy() // bytes on an idle connection: the endpoint is confused, drop it
+    else this.destroy() // bytes on an idle connection: the endpoint is confused, drop it
   }
 
   private onEnd(): void {
     if (this.handler !== null) this.handler.onUpstreamEnd(this)
-    else this.socket.destroy()
+    else this.destroy()
   }
 
   private onError(err: Error): void {
@@ -87,6 +143,8 @@ export class UpstreamConn {
   }
 
   private onClose(): void {
+    if (this.closed) return
+    this.closed = true
     const h = this.handler
     this.handler = null
     this.pool.forget(this)
@@ -100,8 +158,8 @@ export class UpstreamConn {
   /** Enforces the connect and idle deadlines. */
   sweep(now: number, idleTimeoutMs: number): void {
     if (!this.connected) {
-      if (now >= this.connectDeadline) this.socket.destroy(Object.assign(new Error(`connect to ${this.target} timed out`), { code: 'ETIMEDOUT' }))
-    } else if (this.handler === null && this.idleSince !== 0 && now - this.idleSince >= idleTimeoutMs) this.socket.destroy() // idle too long
+      if (now >= this.connectDeadline) this.destroy(Object.assign(new Error(`connect to ${this.target} timed out`), { code: 'ETIMEDOUT' }))
+    } else if (this.handler === null && this.idleSince !== 0 && now - this.idleSince >= idleTimeoutMs) this.destroy() // idle too long
   }
 }
 
@@ -114,19 +172,19 @@ export class UpstreamPool {
     this.options = options
   }
 
-  /** An idle connection to the endpoint, or (with `fresh`, or none idle) a new one. */
-  acquire(ep: CompiledEndpoint, handler: UpstreamHandler, fresh: boolean): UpstreamConn {
+  /** An idle connection for the delivery, or (with `fresh`, or none idle) a new one. */
+  acquire(delivery: UpstreamDelivery, handler: UpstreamHandler, fresh: boolean): UpstreamConn {
     if (!fresh) {
-      const list = this.idle.get(ep.target)
+      const list = this.idle.get(delivery.key)
       const conn = list?.pop()
       if (conn !== undefined) {
-        if (list!.length === 0) this.idle.delete(ep.target)
+        if (list!.length === 0) this.idle.delete(delivery.key)
         conn.handler = handler
         conn.idleSince = 0
         return conn
       }
     }
-    const conn = new UpstreamConn(this, ep, handler)
+    const conn = new UpstreamConn(this, delivery, handler)
     this.all.add(conn)
     return conn
   }
@@ -137,8 +195,8 @@ export class UpstreamPool {
     conn.reused = true
     let list = this.idle.get(conn.target)
     if (list === undefined) this.idle.set(conn.target, (list = []))
-    if (list.length >= this.options.maxIdlePerTarget || conn.socket.destroyed) {
-      conn.socket.destroy()
+    if (list.length >= this.options.maxIdlePerTarget || conn.socket === null || conn.socket.destroyed) {
+      conn.destroy()
       return
     }
     conn.idleSince = performance.now()
@@ -148,14 +206,14 @@ export class UpstreamPool {
   /** Closes a connection that cannot carry another exchange. */
   discard(conn: UpstreamConn): void {
     conn.handler = null
-    conn.socket.destroy()
+    conn.destroy()
   }
 
-  /** Hands a connection's socket over for raw splicing; the pool no longer tracks it. */
-  takeOver(conn: UpstreamConn): net.Socket {
+  /** Hands a connection's stream over for raw splicing; the pool no longer tracks it. */
+  takeOver(conn: UpstreamConn): Duplex {
     conn.detach()
     this.all.delete(conn)
-    return conn.socket
+    return conn.socket!
   }
 
   /** Closes connections past their connect or idle deadline. */
@@ -178,7 +236,7 @@ export class UpstreamPool {
   }
 
   close(): void {
-    for (const conn of this.all) conn.socket.destroy()
+    for (const conn of this.all) conn.destroy()
     this.all.clear()
     this.idle.clear()
   }

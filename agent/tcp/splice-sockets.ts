@@ -3,9 +3,9 @@
  * reads end, the other side's writes are ended (pipe does that), and each socket closes once
  * both of its directions are done. An error on either side destroys both.
  */
-import type net from 'node:net'
+import type { Duplex } from 'node:stream'
 
-export function spliceSockets(a: net.Socket, b: net.Socket, onClosed: () => void): void {
+export function spliceSockets(a: Duplex, b: Duplex, onClosed: () => void): void {
   let open = 2
   const destroyBoth = () => {
     a.destroy()

@@ -6,8 +6,11 @@
  */
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
+import type { Duplex } from 'node:stream'
 import type { Counter } from 'prom-client'
 import type { ProxyContext } from '../http/proxy-context'
+import { attributeSource } from '../identity/attribute-source'
+import { planDelivery } from '../routing/plan-delivery'
 import type { CompiledEndpoint, CompiledPort } from '../routing/routing-table'
 import { planTcpConnection } from './plan-tcp-connection'
 import { spliceSockets } from './splice-sockets'
@@ -36,7 +39,7 @@ interface TcpChildren {
 export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions> = {}): TcpRelay {
   const o: TcpRelayOptions = { ...TCP_RELAY_DEFAULTS, ...opts }
   const outstanding = (target: string) => ctx.load.outstanding(target)
-  const live = new Map<net.Socket, net.Socket | null>()
+  const live = new Map<net.Socket, Duplex | null>()
   const children = new Map<string, TcpChildren>()
   let closing = false
 
@@ -80,43 +83,62 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
     client.on('error', noop)
     let retried = false
 
-    const connect = (ep: CompiledEndpoint) => {
-      ctx.load.begin(ep.target)
-      const up = net.connect({ host: ep.address, port: ep.port, allowHalfOpen: true, noDelay: true })
-      up.setTimeout(o.connectTimeoutMs)
-      const onTimeout = () => up.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }))
-      const onFail = (err: NodeJS.ErrnoException) => {
-        ctx.load.end(ep.target)
-        if (clientGone) return finish(ep, err.code)
-        if (!retried) {
-          retried = true
-          const next = planTcpConnection(ctx.table(), vipPort, outstanding, o.random, new Set([ep.target]))
-          if (next.kind === 'connect') return connect(next.endpoint)
-        }
-        client.resetAndDestroy()
-        finish(ep, err.code)
+    const source = attributeSource(table, ctx.node, clientAddr)
+
+    const onFail = (ep: CompiledEndpoint, err: NodeJS.ErrnoException) => {
+      ctx.load.end(ep.target)
+      if (clientGone) return finish(ep, err.code)
+      if (!retried) {
+        retried = true
+        const next = planTcpConnection(ctx.table(), vipPort, outstanding, o.random, new Set([ep.target]))
+        if (next.kind === 'connect') return connect(next.endpoint)
       }
-      up.on('timeout', onTimeout)
-      up.once('error', onFail)
-      up.once('connect', () => {
-        up.removeListener('error', onFail)
-        up.removeListener('timeout', onTimeout)
-        up.setTimeout(0)
-        if (clientGone) {
-          up.destroy()
-          ctx.load.end(ep.target)
-          return finish(ep, 'client closed')
-        }
-        client.removeListener('close', onEarlyClose)
-        live.set(client, up)
-        spliceSockets(client, up, () => {
-          ctx.load.end(ep.target)
-          finish(ep, undefined)
-        })
+      client.resetAndDestroy()
+      finish(ep, err.code ?? err.message)
+    }
+
+    const spliceTo = (ep: CompiledEndpoint, up: Duplex) => {
+      if (clientGone) {
+        up.destroy()
+        ctx.load.end(ep.target)
+        return finish(ep, 'client closed')
+      }
+      client.removeListener('close', onEarlyClose)
+      live.set(client, up)
+      spliceSockets(client, up, () => {
+        ctx.load.end(ep.target)
+        finish(ep, undefined)
       })
     }
 
-    const finish = (ep: CompiledEndpoint, error: string | undefined) => {
+    const connect = (ep: CompiledEndpoint) => {
+      const d = planDelivery({ table: ctx.table(), localNode: ctx.node, port, endpoint: ep, source, canTunnel: ctx.tunnel !== undefined })
+      if ((d.kind === 'direct' || d.kind === 'refuse') && d.decision) ctx.authz?.recordDecision(d.decision)
+      if (d.kind === 'refuse') {
+        // Denied or unreachable: TCP has no status line, so the client is reset.
+        client.resetAndDestroy()
+        return finish(ep, d.code, d.message)
+      }
+      ctx.load.begin(ep.target)
+      if (d.kind === 'tunnel') {
+        ctx.tunnel!(d.route).then((stream) => spliceTo(ep, stream), (err: NodeJS.ErrnoException) => onFail(ep, err))
+        return
+      }
+      const up = net.connect({ host: d.host, port: d.port, allowHalfOpen: true, noDelay: true })
+      up.setTimeout(o.connectTimeoutMs)
+      const onTimeout = () => up.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }))
+      const failed = (err: NodeJS.ErrnoException) => onFail(ep, err)
+      up.on('timeout', onTimeout)
+      up.once('error', failed)
+      up.once('connect', () => {
+        up.removeListener('error', failed)
+        up.removeListener('timeout', onTimeout)
+        up.setTimeout(0)
+        spliceTo(ep, up)
+      })
+    }
+
+    const finish = (ep: CompiledEndpoint, error: string | undefined, reason?: string) => {
       live.delete(client)
       const sent = client.bytesWritten
       const received = client.bytesRead
@@ -124,9 +146,9 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
       if (sent > 0) m.sent.inc(sent)
       if (received > 0) m.received.inc(received)
       ctx.log.info({
-        type: 'access', protocol: 'tcp', service: port.service, endpoint: ep.target, client: clientAddr,
+        type: 'access', protocol: 'tcp', service: port.service, endpoint: ep.target, client: clientAddr, source: source.identity,
         bytes_in: received, bytes_out: sent, duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
-        ...(error === undefined ? {} : { error }),
+        ...(error === undefined ? {} : { error }), ...(reason === undefined ? {} : { reason }),
       })
     }
 

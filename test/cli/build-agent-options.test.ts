@@ -22,14 +22,30 @@ t.test('flags override the defaults', async (t) => {
     node: 'n1', redis: 'redis://10.0.0.1:6379', stateDir: 'rel/state', apiSocket: '/run/nm.sock',
     localAddress: '127.0.0.2', dnsPort: '5353', dnsDomain: 'corp.mesh', dnsUpstream: ['1.1.1.1:53', '[::1]:53'],
     httpProxyPort: '8080', adminPort: '9000', observeAddress: '127.0.0.1', metricsPort: '9100', readyPort: '9101',
-    leaseTtl: '30', logLevel: 'debug',
+    leaseTtl: '30', logLevel: 'debug', tunnelAddress: '10.0.0.7:16008', caDir: 'ca',
   }, env, 'host-1')
   t.same(o, {
     node: 'n1', registry: 'redis://10.0.0.1:6379', stateDir: path.resolve('rel/state'), apiSocket: '/run/nm.sock',
     localAddress: '127.0.0.2', dnsPort: 5353, dnsDomain: 'corp.mesh', dnsUpstreams: ['1.1.1.1:53', '[::1]:53'],
     httpProxyPort: 8080, adminPort: 9000, observeAddress: '127.0.0.1', metricsPort: 9100, readyPort: 9101,
-    leaseTtlMs: 30_000, logLevel: 'debug',
+    leaseTtlMs: 30_000, logLevel: 'debug', tunnelAddress: '10.0.0.7:16008', identity: { kind: 'ca-dir', caDir: path.resolve('ca') },
   })
+})
+
+t.test('tunnel address and identity source', async (t) => {
+  t.equal(buildAgentOptions({}, env, 'h', '192.0.2.5').tunnelAddress, '192.0.2.5:15008', 'default: the primary address, port 15008')
+  t.equal(buildAgentOptions({}, env, 'h', 'fd00::5').tunnelAddress, '[fd00::5]:15008')
+  t.equal(buildAgentOptions({ tunnelAddress: '10.1.1.1' }, env, 'h').tunnelAddress, '10.1.1.1:15008')
+  t.equal(buildAgentOptions({ tunnelAddress: '[fd00::1]:9' }, env, 'h').tunnelAddress, '[fd00::1]:9')
+  t.throws(() => buildAgentOptions({ tunnelAddress: 'node.example:15008' }, env, 'h'), /--tunnel-address .*IP address/)
+  t.same(buildAgentOptions({}, env, 'h').identity, { kind: 'saved' })
+  t.same(buildAgentOptions({ nodeCredential: '/etc/nm/node', caAddress: 'ca.example:15012' }, env, 'h').identity,
+    { kind: 'node-credential', dir: '/etc/nm/node', caAddress: 'ca.example:15012' })
+  t.same(buildAgentOptions({ joinToken: 'tok', caAddress: '10.0.0.1:15012', caBundle: '/etc/nm/ca.crt' }, env, 'h').identity,
+    { kind: 'join-token', token: 'tok', caAddress: '10.0.0.1:15012', caBundle: '/etc/nm/ca.crt' })
+  t.throws(() => buildAgentOptions({ joinToken: 'tok', caAddress: '10.0.0.1:15012' }, env, 'h'), /--ca-bundle/)
+  t.throws(() => buildAgentOptions({ nodeCredential: '/x' }, env, 'h'), /--ca-address/)
+  t.throws(() => buildAgentOptions({ caDir: '/ca', joinToken: 't' }, env, 'h'), /one of --ca-dir/)
 })
 
 t.test('registry choice', async (t) => {

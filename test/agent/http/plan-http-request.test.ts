@@ -45,7 +45,7 @@ t.test('rejections carry status and code', async (t) => {
     ['CONNECT', 'CONNECT web.mesh:80 HTTP/1.1\r\nHost: web.mesh:80\r\n\r\n', proxy, 405, 'NM_METHOD_NOT_ALLOWED', /forward proxy/],
     ['non-mesh host', 'GET / HTTP/1.1\r\nHost: example.com\r\n\r\n', proxy, 404, 'NM_UNKNOWN_SERVICE', /not a mesh service/],
     ['non-mesh absolute-form', 'GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n', proxy, 404, 'NM_UNKNOWN_SERVICE', /not a mesh service/],
-    ['unknown mesh service', 'GET / HTTP/1.1\r\nHost: nope.mesh\r\n\r\n', proxy, 404, 'NM_UNKNOWN_SERVICE', /service list/],
+    ['unknown mesh service', 'GET / HTTP/1.1\r\nHost: nope.mesh\r\n\r\n', proxy, 404, 'NM_UNKNOWN_SERVICE', /nodemesh services/],
     ['unknown port', 'GET / HTTP/1.1\r\nHost: web.mesh:9999\r\n\r\n', proxy, 404, 'NM_UNKNOWN_PORT', /no port 9999/],
     ['ambiguous port', 'GET / HTTP/1.1\r\nHost: multi.mesh\r\n\r\n', proxy, 400, 'NM_AMBIGUOUS_PORT', /81, 82/],
     ['tcp port', 'GET / HTTP/1.1\r\nHost: db.mesh:5432\r\n\r\n', proxy, 400, 'NM_NOT_HTTP_PORT', /tcp/],
