@@ -1,0 +1,43 @@
+/**
+ * Joins an HTTP/2 CONNECT stream and a TCP socket byte for byte, honouring half-close both
+ * ways: END_STREAM from the peer ends the socket's writes (FIN), the socket's FIN ends the
+ * stream (END_STREAM). A reset on either side resets the other (RST_STREAM CONNECT_ERROR one
+ * way, TCP RST the other), as RFC 9113 section 8.5 asks. Usable on both ends of the tunnel.
+ */
+import http2 from 'node:http2'
+import type net from 'node:net'
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CONNECT_ERROR } = http2.constants
+
+export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onClosed: (r: { error: boolean }) => void): void {
+  let open = 2
+  let failed = false
+  const fail = () => {
+    if (failed) return
+    failed = true
+    if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR)
+    if (!socket.destroyed) socket.resetAndDestroy()
+  }
+  const done = () => {
+    if (--open === 0) onClosed({ error: failed })
+  }
+  socket.allowHalfOpen = true
+  socket.on('error', fail)
+  stream.on('error', fail)
+  stream.on('aborted', fail)
+  socket.on('close', (hadError) => {
+    if (hadError) fail()
+    done()
+  })
+  stream.on('close', () => {
+    if (stream.rstCode !== undefined && stream.rstCode !== NGHTTP2_NO_ERROR) fail()
+    else if (!socket.readableEnded && !socket.destroyed) {
+      // Closed without our END_STREAM (RST_STREAM NO_ERROR): nothing more the socket sends can
+      // be carried, so finish writing what arrived and close it.
+      socket.end(() => socket.destroy())
+    }
+    done()
+  })
+  stream.pipe(socket)
+  socket.pipe(stream)
+}
