@@ -42,15 +42,13 @@ export function parseNamespaceFlag(text: string): string {
   return text
 }
 
-/** A workload SPIFFE ID, `*`, a `spiffe://...*` prefix or a `*...` suffix pattern. */
+/** A workload or node SPIFFE ID, `*`, a `spiffe://...*` prefix or a `*...` suffix pattern. */
 export function parseIdentityFlag(text: string): string {
-  const id = parseSpiffeId(text)
-  if (id?.kind === 'workload' || text === '*') return text
-  if (id?.kind === 'node') bad(`--from-identity "${text}" is a node identity, which no policy source matches: name a workload (spiffe://TD/ns/NS/sa/SA)`)
+  if (parseSpiffeId(text) !== undefined || text === '*') return text
   const core = text.startsWith('*') ? text.slice(1) : text.endsWith('*') ? text.slice(0, -1) : undefined
   const prefixOk = text.endsWith('*') && text.startsWith('spiffe://')
   if (core && !core.includes('*') && !/[\s\u0000-\u001f\u007f]/.test(core) && (prefixOk || text.startsWith('*'))) return text
-  bad(`--from-identity "${text}" must be spiffe://TD/ns/NS/sa/SA, '*', a prefix such as spiffe://TD/ns/NS/* or a suffix such as */sa/SA`)
+  bad(`--from-identity "${text}" must be spiffe://TD/ns/NS/sa/SA, spiffe://TD/node/NODE, '*', a prefix such as spiffe://TD/ns/NS/* or a suffix such as */sa/SA`)
 }
 
 const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/

@@ -32,14 +32,18 @@ export const REASON_DEFAULT_DENY = 'mesh default deny'
 export const REASON_NO_POLICY = 'no policy applies'
 
 /**
- * Whether the `from` part matches. Only workload identities carry a namespace and service;
- * a node identity or an unauthenticated peer matches only a policy without `from` fields.
+ * Whether the `from` part matches. Identity rules match any verified peer, a node's own
+ * identity included (traffic the source agent could not attribute to a workload carries it,
+ * so operators must be able to name it). Only workload identities carry a namespace and a
+ * service, so namespace and service rules never match a node. An unauthenticated peer matches
+ * only a policy without `from` fields.
  */
 function sourceMatches(p: CompiledPolicy, req: AuthzRequest): boolean {
   if (!p.identities && !p.namespaces && !p.services) return true
   const src = req.source
-  if (!src || src.kind !== 'workload') return false
+  if (!src) return false
   if (p.identities && !matches(p.identities, src.uri)) return false
+  if (src.kind !== 'workload') return !p.namespaces && !p.services
   if (p.namespaces && !matches(p.namespaces, src.namespace)) return false
   if (p.services && (req.sourceService === undefined || !p.services.has(req.sourceService))) return false
   return true

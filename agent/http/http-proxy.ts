@@ -55,7 +55,8 @@ export function createHttpProxy(ctx: ProxyContext, opts: Partial<HttpProxyOption
     opts: o,
     pool: new UpstreamPool({
       maxIdlePerTarget: o.upstreamMaxIdlePerTarget, idleTimeoutMs: o.upstreamIdleTimeoutMs, connectTimeoutMs: o.connectTimeoutMs,
-      ...(ctx.tunnel ? { tunnel: ctx.tunnel } : {}),
+      // Read when dialing: the tunnel comes up after the agent's identity does.
+      tunnel: (route) => ctx.tunnel?.(route) ?? Promise.reject(Object.assign(new Error('this agent has no tunnel (no mesh identity)'), { code: 'ENOTUNNEL' })),
     }),
     metrics: new RequestMetrics(ctx.metrics, ctx.log),
     outstanding: (target) => ctx.load.outstanding(target),

@@ -25,6 +25,7 @@ t.test('flags to a record', async (t) => {
   t.match(bare.name, /^deny-all-[0-9a-f]{6}$/)
   t.equal(buildPolicy('ALLOW', flags({ to: 'web', name: 'mine' })).name, 'mine')
   t.match(buildPolicy('ALLOW', flags({ to: 'db.shop', fromNamespace: ['*'] })).name, /^allow-db-shop-from-ns-any-[0-9a-f]{6}$/)
+  t.same(buildPolicy('ALLOW', flags({ to: 'web', fromIdentity: ['spiffe://td/node/n1'] })).from.identities, ['spiffe://td/node/n1'], 'a node identity can be named')
   t.match(buildPolicy('ALLOW', flags({ to: 'shop/db', fromIdentity: ['spiffe://td/ns/a/sa/Worker_1'] })).name, /^allow-db-shop-from-worker-1-[0-9a-f]{6}$/)
 })
 
@@ -51,7 +52,6 @@ t.test('bad arguments', async (t) => {
     [{ to: 'web', from: ['a/b/c'] }, /must be a DNS label/],
     [{ to: 'web', fromNamespace: ['Shop'] }, /--from-namespace "Shop"/],
     [{ to: 'web', fromIdentity: ['web'] }, /--from-identity "web" must be spiffe:\/\//],
-    [{ to: 'web', fromIdentity: ['spiffe://td/node/n1'] }, /is a node identity/],
     [{ to: 'web', fromIdentity: ['spiffe://td/ns/a'] }, /--from-identity/],
     [{ to: 'web', fromIdentity: ['*a*'] }, /--from-identity/],
     [{ to: 'web', fromIdentity: ['x*'] }, /--from-identity/],

@@ -9,7 +9,7 @@ export interface Backend {
 }
 
 /** Answers every request with JSON of what arrived; `upgrade` requests are switched and echoed. */
-export async function startHttpBackend(name: string): Promise<Backend> {
+export async function startHttpBackend(name: string, host = '127.0.0.1'): Promise<Backend> {
   let connections = 0
   const server = http.createServer((req, res) => {
     let size = 0
@@ -24,7 +24,7 @@ export async function startHttpBackend(name: string): Promise<Backend> {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${req.headers.upgrade}\r\nConnection: Upgrade\r\n\r\n`)
     socket.pipe(socket)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => server.listen(0, host, r))
   return {
     port: (server.address() as net.AddressInfo).port,
     get connections() { return connections },
@@ -33,7 +33,7 @@ export async function startHttpBackend(name: string): Promise<Backend> {
 }
 
 /** Echoes bytes; when the client half-closes, ends its side after echoing everything. */
-export async function startEchoBackend(): Promise<Backend> {
+export async function startEchoBackend(host = '127.0.0.1'): Promise<Backend> {
   let connections = 0
   const sockets = new Set<net.Socket>()
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
@@ -43,7 +43,7 @@ export async function startEchoBackend(): Promise<Backend> {
     s.on('error', () => {})
     s.pipe(s)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise<void>((r) => server.listen(0, host, r))
   return {
     port: (server.address() as net.AddressInfo).port,
     get connections() { return connections },

@@ -61,7 +61,11 @@ const rows: Row[] = [
   { name: 'from fields AND: identity matches, namespace does not', policies: policies({ name: 'a', from: { identities: [API.uri], namespaces: ['shop'] } }), req: req(), want: { allow: false, policy: '' } },
 
   // node identities and unauthenticated peers
-  { name: 'node identity: matches no from rule', policies: policies({ name: 'a', from: { identities: ['*'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: false, policy: '' } },
+  { name: 'node identity: any verified identity (*) includes it', policies: policies({ name: 'a', from: { identities: ['*'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: true, policy: 'a' } },
+  { name: 'node identity: named exactly', policies: policies({ name: 'a', from: { identities: ['spiffe://nodemesh.local/node/vm-1'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: true, policy: 'a' } },
+  { name: 'node identity: another node is not it', policies: policies({ name: 'a', from: { identities: ['spiffe://nodemesh.local/node/vm-2'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: false, policy: '' } },
+  { name: 'node identity: a workload prefix does not match it', policies: policies({ name: 'a', from: { identities: ['spiffe://nodemesh.local/ns/*'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: false, policy: '' } },
+  { name: 'node identity: identity plus namespace cannot match a node', policies: policies({ name: 'a', from: { identities: ['*'], namespaces: ['default'] } }), req: req({ source: NODE, sourceService: undefined }), want: { allow: false, policy: '' } },
   { name: 'node identity: namespace * does not match', policies: policies({ name: 'a', from: { namespaces: ['*'] } }), req: req({ source: NODE }), want: { allow: false, policy: '' } },
   { name: 'node identity: a service claimed for it does not match', policies: policies({ name: 'a', from: { services: ['default/api'] } }), req: req({ source: NODE }), want: { allow: false, policy: '' } },
   { name: 'node identity: a policy without from matches', policies: policies({ name: 'a', to: { ports: [80] } }), req: req({ source: NODE }), want: { allow: true, policy: 'a' } },
