@@ -26,7 +26,7 @@ import type { TunnelOpener } from './http/upstream-pool'
 
 const EMPTY_TABLE: RoutingTable = {
   revision: 0, dnsDomain: 'mesh', trustDomain: DEFAULT_MESH_CONFIG.trustDomain, nodes: new Map(),
-  services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(), localSources: new Map(),
+  services: new Map(), byVipPort: new Map(), byDnsName: new Map(), listeners: [], byTarget: new Map(), localSources: new Map(), serviceByIdentity: new Map(),
   authz: compilePolicies(new Map()), defaultDeny: false,
 }
 
@@ -93,7 +93,8 @@ export class DataPlane {
    */
   acceptTunnel(d: InboundDelivery): void {
     const { bindings } = d.plan
-    const source = { identity: d.peer.uri }
+    const peerService = this.current.serviceByIdentity.get(d.peer.uri)
+    const source = { identity: d.peer.uri, ...(peerService ? { service: peerService } : {}) }
     const peerAddress = d.stream.session?.socket?.remoteAddress ?? 'unknown'
     if (bindings.some((b) => b.port.protocol !== 'tcp')) {
       d.respond(200)

@@ -73,10 +73,18 @@ export function compileRoutingTable(snapshot: Snapshot, opts: CompileOptions): C
     table: {
       revision: snapshot.revision, dnsDomain: domain, trustDomain: snapshot.mesh.trustDomain, nodes,
       services, byVipPort, byDnsName, listeners, byTarget, localSources: localSources(services, reachable, opts.localNode),
-      authz: compilePolicies(snapshot.policies), defaultDeny: snapshot.mesh.defaultDeny,
+      serviceByIdentity: serviceByIdentity(services), authz: compilePolicies(snapshot.policies), defaultDeny: snapshot.mesh.defaultDeny,
     },
     warnings,
   }
+}
+
+function serviceByIdentity(services: ReadonlyMap<string, CompiledService>): Map<string, string> {
+  const seen = new Map<string, string | null>()
+  for (const svc of services.values()) seen.set(svc.identity, seen.has(svc.identity) ? null : svc.key)
+  const out = new Map<string, string>()
+  for (const [identity, key] of seen) if (key !== null) out.set(identity, key)
+  return out
 }
 
 function localSources(services: ReadonlyMap<string, CompiledService>, endpoints: readonly Endpoint[], localNode: string): Map<string, LocalSource | 'ambiguous'> {

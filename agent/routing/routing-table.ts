@@ -82,6 +82,12 @@ export interface RoutingTable {
    * share the address. Used to attribute the source of outbound connections.
    */
   readonly localSources: ReadonlyMap<string, LocalSource | 'ambiguous'>
+  /**
+   * Workload identity -> the one service whose workloads carry it; identities shared by
+   * several services (a common service account) are absent. Names the source service of a
+   * verified tunnel peer for `--from SERVICE` rules.
+   */
+  readonly serviceByIdentity: ReadonlyMap<string, string>
   /** Authorization policies indexed by target, evaluated where traffic is delivered. */
   readonly authz: CompiledPolicies
   /** The mesh-wide default-deny switch. */

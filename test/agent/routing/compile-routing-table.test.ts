@@ -111,5 +111,7 @@ t.test('local sources: one identity per address, ambiguous when shared by severa
   t.same(table.localSources.get('10.0.0.1'), { identity: 'spiffe://nodemesh.local/ns/default/sa/web' }, 'two services, one service account: identity stands, service does not')
   t.equal(table.localSources.get('10.0.0.2'), 'ambiguous')
   t.notOk(table.localSources.has('10.0.0.5'), 'remote endpoints attribute nothing here')
+  t.equal(table.serviceByIdentity.get('spiffe://nodemesh.local/ns/prod/sa/api'), 'prod/api')
+  t.notOk(table.serviceByIdentity.has('spiffe://nodemesh.local/ns/default/sa/web'), 'web and alias share a service account: no single source service')
   t.same(table.localSources.get('10.0.0.6'), { identity: 'spiffe://nodemesh.local/ns/prod/sa/api', service: 'prod/api' }, 'health does not change who a workload is')
 })
