@@ -4,6 +4,7 @@
  * after renewing it, open a new client.
  */
 import * as grpc from '@grpc/grpc-js'
+import { CA_SERVICE_NAME } from './server-names'
 import { isNmErrorCode, NM_CODE_METADATA_KEY } from '../agent/api/grpc-error-mapping'
 import { NmError } from '../registry/errors'
 import type { CertResponse } from './issuer'
@@ -35,7 +36,7 @@ export function connectCa(opts: CaClientOptions): CaClient {
     ? grpc.credentials.createSsl(Buffer.from(opts.trustBundlePem), Buffer.from(opts.nodeCredential.keyPem), Buffer.from(opts.nodeCredential.certChainPem))
     : grpc.credentials.createSsl(Buffer.from(opts.trustBundlePem))
   const Ctor = grpc.makeGenericClientConstructor(caServiceDefinition(), 'MeshCa')
-  const client = new Ctor(opts.address, creds) as unknown as grpc.Client & Record<string, Unary>
+  const client = new Ctor(opts.address, creds, { 'grpc.ssl_target_name_override': CA_SERVICE_NAME, 'grpc.default_authority': CA_SERVICE_NAME }) as unknown as grpc.Client & Record<string, Unary>
 
   const call = (method: string, req: object): Promise<CertResponse> => new Promise((resolve, reject) => {
     client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => {

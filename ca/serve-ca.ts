@@ -15,7 +15,7 @@ import type { CertResponse, Issuer } from './issuer'
 import { caServiceDefinition } from './load-ca-proto'
 import { nodeFromPeerCert } from './peer-node'
 import { signServerCert } from './sign-svid'
-import { splitServerNames } from './server-names'
+import { CA_SERVICE_NAME, splitServerNames } from './server-names'
 
 export const DEFAULT_CA_LISTEN = '0.0.0.0:15012'
 const SERVER_CERT_TTL_MS = 365 * 86_400_000
@@ -41,7 +41,7 @@ export async function serveCa(opts: ServeCaOptions): Promise<CaServer> {
   const { ca, issuer, log } = opts
   const root = new X509Certificate(ca.certPem)
   const keyPem = await generateKeyPem()
-  const { dnsNames, ips } = splitServerNames(opts.serverNames)
+  const { dnsNames, ips } = splitServerNames([CA_SERVICE_NAME, ...opts.serverNames])
   const serverCertPem = signServerCert({
     ca: ca.signing, publicKeyPem: createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }).toString(),
     dnsNames, ips, ttlMs: SERVER_CERT_TTL_MS,

@@ -2,6 +2,13 @@
 import net from 'node:net'
 import os from 'node:os'
 
+/**
+ * Every CA certificate answers to this name, and agents verify the CA against it: agents
+ * often reach the CA by IP, and a TLS server name may not be an IP (RFC 6066). Only the CA
+ * makes certificates with DNS names (workload and node certificates carry one URI SAN).
+ */
+export const CA_SERVICE_NAME = 'nodemesh-ca'
+
 export function defaultServerNames(): string[] {
   const names = ['localhost', os.hostname()]
   for (const list of Object.values(os.networkInterfaces())) {
