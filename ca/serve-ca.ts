@@ -5,6 +5,7 @@
  */
 import { X509Certificate, createPublicKey } from 'node:crypto'
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGrpcServer } from '../agent/api/shutdown-grpc-server'
 import type { Logger } from '../agent/observe/logger'
 import { toGrpcError } from '../agent/api/grpc-error-mapping'
 import { NmError } from '../registry/errors'
@@ -87,10 +88,7 @@ export async function serveCa(opts: ServeCaOptions): Promise<CaServer> {
     close: async () => {
       if (closed) return
       closed = true
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => { server.forceShutdown(); resolve() }, 2000)
-        server.tryShutdown(() => { clearTimeout(timer); resolve() })
-      })
+      await shutdownGrpcServer(server)
     },
   }
 }

@@ -4,28 +4,15 @@
  * commands never care which one they got. Heavy modules load only here, on first use.
  */
 import path from 'node:path'
-import type { AuthorizationPolicy, Endpoint, MeshConfig, Service, ServicePort } from '../registry/records'
-import type { AgentRegistration } from '../agent/api/agent-api-client'
+import type { AgentApiClient } from '../agent/api/agent-api-client'
 
-export interface RegistryBackend {
-  readonly description: string
-  createService(input: { name: string; namespace: string; ports: readonly ServicePort[]; serviceAccount?: string }): Promise<Service>
-  deleteService(namespace: string, name: string): Promise<void>
-  listServices(namespace?: string): Promise<Service[]>
-  /** Through the agent, `node` defaults to the agent's; straight into Redis it is required. */
-  registerEndpoint(input: AgentRegistration): Promise<Endpoint>
-  deregisterEndpoint(service: string, id: string): Promise<void>
-  listEndpoints(service: string): Promise<Endpoint[]>
-  getMesh(): Promise<MeshConfig>
-  initMesh(config: Partial<MeshConfig>): Promise<MeshConfig>
-  /** Creates or replaces the policy of that name; returns it as stored. */
-  putPolicy(policy: AuthorizationPolicy): Promise<AuthorizationPolicy>
-  /** NM_NOT_FOUND when absent. */
-  deletePolicy(name: string): Promise<void>
-  /** Sorted by name. */
-  listPolicies(): Promise<AuthorizationPolicy[]>
-  close(): Promise<void>
-}
+/**
+ * What the CLI needs from a registry; the agent's API client offers the same operations
+ * (plus the agent's status), and the Redis backend implements them straight on the store.
+ * Through the agent, `registerEndpoint`'s node defaults to the agent's; into Redis it is
+ * required.
+ */
+export type RegistryBackend = Omit<AgentApiClient, 'getStatus'>
 
 export interface GlobalFlags {
   readonly redis?: string

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import * as grpc from '@grpc/grpc-js'
+import { shutdownGrpcServer } from './shutdown-grpc-server'
 import { NmError } from '../../registry/errors'
 import type { Endpoint } from '../../registry/records'
 import type { RegistryStore } from '../../registry/store'
@@ -66,11 +67,7 @@ export async function serveAgentApi(opts: ServeAgentApiOptions): Promise<AgentAp
     close: async () => {
       if (closed) return
       closed = true
-      await new Promise<void>((resolve) => {
-        // In-flight calls get a moment to finish; then they are cut.
-        const timer = setTimeout(() => { server.forceShutdown(); resolve() }, 2000)
-        server.tryShutdown(() => { clearTimeout(timer); resolve() })
-      })
+      await shutdownGrpcServer(server)
       fs.rmSync(socketPath, { force: true })
     },
   }
