@@ -8,6 +8,7 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from './free-port'
+import { httpGetIn, spawnIn } from './netns'
 
 export const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js')
 
@@ -23,6 +24,8 @@ export interface AgentProcess {
   readonly node: string
   readonly stateDir: string
   readonly ports: AgentPorts
+  /** The network namespace the agent runs in, when started with one. */
+  readonly netns?: string
   /** JSON log records the agent printed so far. */
   readonly logs: Array<Record<string, unknown>>
   /** Extra args given at start, reused by restart(). */
@@ -35,6 +38,8 @@ export interface AgentProcess {
   waitReady(timeoutMs?: number): Promise<void>
   waitForLog(pred: (rec: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>
   cli(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliResult>
+  /** GET a URL from where the agent runs (its network namespace, if any): admin, metrics, readiness. */
+  get(url: string): Promise<{ status: number; body: string }>
 }
 
 export interface CliResult {
@@ -43,10 +48,20 @@ export interface CliResult {
   stderr: string
 }
 
-export async function startAgent(opts: { node?: string; registry?: string; redisUrl?: string; extraArgs?: string[]; stateDir?: string } = {}): Promise<AgentProcess> {
+/** In a namespace of its own the agent has every port to itself: the defaults. */
+const NETNS_PORTS: AgentPorts = { dns: 15053, httpProxy: 15080, admin: 15000, metrics: 15020, ready: 15021 }
+
+/**
+ * With `netns`, the agent runs inside that network namespace (`ip netns exec`, root only), and
+ * its readiness and admin checks run there too. Its API socket is a file in the state
+ * directory, so `cli()` from here still reaches it.
+ */
+export async function startAgent(opts: { node?: string; registry?: string; redisUrl?: string; extraArgs?: string[]; stateDir?: string; netns?: string } = {}): Promise<AgentProcess> {
   const node = opts.node ?? 'node-a'
+  const netns = opts.netns
   const stateDir = opts.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nm-agent-'))
-  const ports: AgentPorts = { dns: await freePort(), httpProxy: await freePort(), admin: await freePort(), metrics: await freePort(), ready: await freePort() }
+  const ports: AgentPorts = netns !== undefined ? { ...NETNS_PORTS }
+    : { dns: await freePort(), httpProxy: await freePort(), admin: await freePort(), metrics: await freePort(), ready: await freePort() }
   const args = [
     'agent', '--node', node, '--state-dir', stateDir,
     '--dns-port', String(ports.dns), '--http-proxy-port', String(ports.httpProxy), '--admin-port', String(ports.admin),
@@ -60,8 +75,12 @@ export async function startAgent(opts: { node?: string; registry?: string; redis
 
   const agent: AgentProcess = {
     node, stateDir, ports, logs, args,
+    ...(netns !== undefined ? { netns } : {}),
     async start() {
-      child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODEMESH_REDIS_URL: '' } })
+      const env = { ...process.env, NODEMESH_REDIS_URL: '' }
+      child = netns !== undefined
+        ? spawnIn(netns, process.execPath, [CLI, ...args], env)
+        : spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
       let buf = ''
       child.stdout?.setEncoding('utf8').on('data', (d: string) => {
         buf += d
@@ -92,7 +111,7 @@ export async function startAgent(opts: { node?: string; registry?: string; redis
         if (child && (child.exitCode !== null || child.signalCode !== null)) {
           throw new Error(`agent exited (${child.exitCode ?? child.signalCode}): ${JSON.stringify(logs.slice(-5))}`)
         }
-        const status = await httpGet(`http://127.0.0.1:${ports.ready}/healthz/ready`).then((r) => r.status, () => 0)
+        const status = await agent.get(`http://127.0.0.1:${ports.ready}/healthz/ready`).then((r) => r.status, () => 0)
         if (status === 200) return
         if (Date.now() > deadline) throw new Error(`agent not ready after ${timeoutMs} ms: ${JSON.stringify(logs.slice(-5))}`)
         await sleep(50)
@@ -115,6 +134,9 @@ export async function startAgent(opts: { node?: string; registry?: string; redis
     },
     cli(cliArgs, env = {}) {
       return runCli(cliArgs, { NODEMESH_STATE_DIR: stateDir, NODEMESH_REDIS_URL: '', ...env })
+    },
+    get(url) {
+      return netns !== undefined ? httpGetIn(netns, url) : httpGet(url)
     },
   }
   await agent.start()
@@ -148,11 +170,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export async function routesOf(agent: AgentProcess): Promise<{ services: Array<{ service: string; ports: Array<{ endpoints: unknown[] }> }> }> {
-  return JSON.parse((await httpGet(`http://127.0.0.1:${agent.ports.admin}/debug/routes`)).body)
+  return JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/routes`)).body)
 }
 
 export async function listenerKeys(agent: AgentProcess): Promise<string[]> {
-  return (JSON.parse((await httpGet(`http://127.0.0.1:${agent.ports.admin}/debug/listeners`)).body) as { open: string[] }).open
+  return (JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/listeners`)).body) as { open: string[] }).open
 }
 
 export async function waitForListener(agent: AgentProcess, key: string): Promise<void> {

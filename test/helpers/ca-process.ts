@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { CLI, runCli, sleep } from './agent-process'
 import { freePort } from './free-port'
+import { canConnectIn, spawnIn } from './netns'
 
 export interface TestCa {
   readonly dir: string
@@ -18,23 +19,33 @@ export interface TestCa {
   stop(): Promise<void>
 }
 
-export async function startCa(redisUrl: string): Promise<TestCa> {
+/**
+ * With `netns`, `ca serve` runs inside that network namespace (root only) on `host`:`port`
+ * (default 127.0.0.1:15012), with its certificate naming `host`, and is probed from there.
+ * The CA directory is a file tree, so `ca init`, tokens and bundles are made from here.
+ */
+export async function startCa(redisUrl: string, opts: { netns?: string; host?: string; port?: number } = {}): Promise<TestCa> {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nm-ca-')), 'ca')
   const init = await runCli(['ca', 'init', '--dir', dir])
   if (init.code !== 0) throw new Error(`ca init failed: ${init.stderr}`)
-  const port = await freePort()
-  const child: ChildProcess = spawn(process.execPath, [CLI, '--redis', redisUrl, 'ca', 'serve', '--dir', dir, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const host = opts.host ?? '127.0.0.1'
+  const port = opts.port ?? (opts.netns !== undefined ? 15012 : await freePort())
+  const serve = [CLI, '--redis', redisUrl, 'ca', 'serve', '--dir', dir, '--listen', `${host}:${port}`]
+  const child: ChildProcess = opts.netns !== undefined
+    ? spawnIn(opts.netns, process.execPath, [...serve, '--server-name', host])
+    : spawn(process.execPath, serve, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const reachable = (): Promise<boolean> => opts.netns !== undefined ? canConnectIn(opts.netns, host, port) : canConnect(port)
   let output = ''
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { output += d })
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { output += d })
   const deadline = Date.now() + 15_000
-  while (!(await canConnect(port))) {
+  while (!(await reachable())) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`ca serve did not start: ${output}`)
     await sleep(50)
   }
   return {
     dir,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     bundle: path.join(dir, 'ca.crt'),
     async joinToken(node) {
       const r = await runCli(['ca', 'node-token', node, '--dir', dir])

@@ -8,6 +8,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from './free-port'
+import { runIn, spawnIn } from './netns'
 
 export interface TestRedis {
   readonly port: number
@@ -25,16 +26,29 @@ export function haveRedisServer(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort()
+/**
+ * With `netns`, the server runs inside that network namespace (root only) on `host`:`port`
+ * (default 127.0.0.1:6379, free in a namespace of its own), and is probed from there.
+ */
+export async function startRedis(opts: { netns?: string; host?: string; port?: number } = {}): Promise<TestRedis> {
+  const host = opts.host ?? '127.0.0.1'
+  const port = opts.port ?? (opts.netns !== undefined ? 6379 : await freePort())
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-redis-'))
+  const command = (cmd: string): Promise<string> => opts.netns !== undefined ? redisCommandIn(opts.netns, host, port, cmd) : redisCommand(port, cmd)
   let child: ChildProcess | undefined
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    const args = [
+      '--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no',
       '--dir', dir, '--dbfilename', 'dump.rdb', '--loglevel', 'warning',
-    ], { stdio: 'ignore' })
-    await waitForPort(port, 5000)
+      // Agents in other namespaces connect from non-loopback addresses, which protected mode
+      // refuses; the namespace is reachable only from the namespaces the test made.
+      ...(opts.netns !== undefined ? ['--protected-mode', 'no'] : []),
+    ]
+    child = opts.netns !== undefined ? spawnIn(opts.netns, 'redis-server', args) : spawn('redis-server', args, { stdio: 'ignore' })
+    // Drained, as 'ignore' would, so the server never blocks on a full pipe.
+    child.stdout?.resume()
+    child.stderr?.resume()
+    await waitForPort(command, port, 5000)
   }
   await start()
   const kill = async (): Promise<void> => {
@@ -44,18 +58,18 @@ export async function startRedis(): Promise<TestRedis> {
   }
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     kill,
     start,
-    save: () => redisCommand(port, 'SAVE').then(() => undefined),
+    save: () => command('SAVE').then(() => undefined),
     stop: async () => { await kill(); fs.rmSync(dir, { recursive: true, force: true }) },
   }
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+async function waitForPort(command: (cmd: string) => Promise<string>, port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    try { await redisCommand(port, 'PING'); return } catch (err) {
+    try { await command('PING'); return } catch (err) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}: ${String(err)}`)
       await new Promise((r) => setTimeout(r, 25))
     }
@@ -72,4 +86,12 @@ function redisCommand(port: number, cmd: string): Promise<string> {
     s.on('data', (d) => { out += d; if (out.endsWith('\r\n')) { s.destroy(); out.startsWith('-') ? reject(new Error(out)) : resolve(out) } })
     s.on('error', reject)
   })
+}
+
+/** The same probe from inside a network namespace, with redis-cli (shipped with redis-server). */
+async function redisCommandIn(ns: string, host: string, port: number, cmd: string): Promise<string> {
+  const r = await runIn(ns, 'redis-cli', ['-h', host, '-p', String(port), cmd], 5000)
+  // Without a terminal redis-cli prints an error reply bare, as `CODE message` (ERR, DENIED, ...).
+  if (r.code !== 0 || /^[A-Z]+ /.test(r.stdout) || r.stderr.includes('Could not connect')) throw new Error(`${cmd}: ${r.stdout}${r.stderr}`)
+  return r.stdout
 }
