@@ -4,37 +4,60 @@ import { Command, InvalidArgumentError } from 'commander'
 export const ARM_NAMES = ['direct', 'haproxy', 'nginx', 'nodemesh'] as const
 export type ArmName = (typeof ARM_NAMES)[number]
 
+/** Arms of the tunnel suite: the L4 path between two hosts, nodemesh's tunnel against stunnel. */
+export const TUNNEL_ARM_NAMES = ['direct', 'stunnel', 'nodemesh'] as const
+export type TunnelArmName = (typeof TUNNEL_ARM_NAMES)[number]
+
+export const SUITE_NAMES = ['l7', 'tunnel'] as const
+export type SuiteName = (typeof SUITE_NAMES)[number]
+
+const ALL_ARM_NAMES: readonly string[] = [...new Set<string>([...ARM_NAMES, ...TUNNEL_ARM_NAMES])]
+
 export interface BenchOptions {
+  readonly suites: readonly SuiteName[]
   readonly rounds: number
-  /** Seconds per wrk run. */
+  /** Seconds per wrk run, per iperf3 run and per connection loop. */
   readonly durationS: number
-  /** Arms to run, in the base round order. */
+  /** L7 arms to run, in the base round order. */
   readonly arms: readonly ArmName[]
+  /** Tunnel arms to run, in the base round order. */
+  readonly tunnelArms: readonly TunnelArmName[]
   /** Connections of the throughput run. */
   readonly connections: number
   /** Port of the nodemesh service (any port >= 1024; it is bound on the service VIP). */
   readonly servicePort: number
   readonly output: string
-  /** When set, the agent runs under `node --cpu-prof` and leaves its .cpuprofile here. */
+  readonly tunnelOutput: string
+  /** When set, the agents run under `node --cpu-prof` and leave their .cpuprofile here. */
   readonly profileDir?: string
 }
 
-export function parseBenchOptions(argv: readonly string[], defaultOutput: string): BenchOptions {
+export function parseBenchOptions(argv: readonly string[], defaultOutput: string, defaultTunnelOutput: string): BenchOptions {
   const cmd = new Command('run-bench')
-    .description('L7 benchmark: nodemesh against a direct connection, HAProxy and nginx, in interleaved rounds')
+    .description('nodemesh benchmarks in interleaved rounds: L7 against a direct connection, HAProxy and nginx; ' +
+      'the tunnel between two hosts against stunnel and a direct connection')
+    .option('--suite <suites>', `comma-separated subset of ${SUITE_NAMES.join(',')}`, parseSuites, [...SUITE_NAMES])
     .option('--rounds <n>', 'interleaved rounds', positiveInt, 3)
-    .option('--duration <s>', 'seconds per wrk run', positiveInt, 5)
-    .option('--connections <n>', 'connections of the throughput run', positiveInt, 32)
-    .option('--only <arms>', `comma-separated subset of ${ARM_NAMES.join(',')}`, parseArms, [...ARM_NAMES])
-    .option('--service-port <port>', 'nodemesh service port', positiveInt, 18080)
-    .option('--output <file>', 'JSON results file', defaultOutput)
-    .option('--profile-dir <dir>', 'run the agent under node --cpu-prof, profile written here on exit')
+    .option('--duration <s>', 'seconds per wrk run, iperf3 run and connection loop', positiveInt, 5)
+    .option('--connections <n>', 'connections of the L7 throughput run', positiveInt, 32)
+    .option('--only <arms>', `comma-separated arms; each suite runs those it has (l7: ${ARM_NAMES.join(',')}; tunnel: ${TUNNEL_ARM_NAMES.join(',')})`, parseArms, [...ALL_ARM_NAMES])
+    .option('--service-port <port>', 'nodemesh L7 service port', positiveInt, 18080)
+    .option('--output <file>', 'JSON results file of the L7 suite', defaultOutput)
+    .option('--tunnel-output <file>', 'JSON results file of the tunnel suite', defaultTunnelOutput)
+    .option('--profile-dir <dir>', 'run the agents under node --cpu-prof, profiles written here on exit')
     .allowExcessArguments(false)
   cmd.parse([...argv], { from: 'user' })
-  const o = cmd.opts<{ rounds: number; duration: number; connections: number; only: ArmName[]; servicePort: number; output: string; profileDir?: string }>()
+  const o = cmd.opts<{ suite: SuiteName[]; rounds: number; duration: number; connections: number; only: string[]; servicePort: number
+    output: string; tunnelOutput: string; profileDir?: string }>()
   if (o.servicePort < 1024 || o.servicePort > 65535) throw new InvalidArgumentError('--service-port must be 1024..65535')
-  return { rounds: o.rounds, durationS: o.duration, arms: o.only, connections: o.connections, servicePort: o.servicePort, output: o.output,
-    ...(o.profileDir ? { profileDir: o.profileDir } : {}) }
+  return {
+    suites: o.suite, rounds: o.rounds, durationS: o.duration, connections: o.connections, servicePort: o.servicePort,
+    // Canonical order, so rotation is the same whatever order was typed.
+    arms: ARM_NAMES.filter((a) => o.only.includes(a)),
+    tunnelArms: TUNNEL_ARM_NAMES.filter((a) => o.only.includes(a)),
+    output: o.output, tunnelOutput: o.tunnelOutput,
+    ...(o.profileDir ? { profileDir: o.profileDir } : {}),
+  }
 }
 
 function positiveInt(value: string): number {
@@ -43,11 +66,19 @@ function positiveInt(value: string): number {
   return n
 }
 
-function parseArms(value: string): ArmName[] {
+function listOf(value: string, known: readonly string[], what: string): string[] {
   const wanted = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
   for (const w of wanted) {
-    if (!(ARM_NAMES as readonly string[]).includes(w)) throw new InvalidArgumentError(`unknown arm "${w}" (known: ${ARM_NAMES.join(', ')})`)
+    if (!known.includes(w)) throw new InvalidArgumentError(`unknown ${what} "${w}" (known: ${known.join(', ')})`)
   }
-  // Keep the canonical order so rotation is the same whatever order was typed.
-  return ARM_NAMES.filter((a) => wanted.includes(a))
+  return wanted
+}
+
+function parseArms(value: string): string[] {
+  return listOf(value, ALL_ARM_NAMES, 'arm')
+}
+
+function parseSuites(value: string): SuiteName[] {
+  const wanted = listOf(value, SUITE_NAMES, 'suite')
+  return SUITE_NAMES.filter((s) => wanted.includes(s))
 }

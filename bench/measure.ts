@@ -46,7 +46,8 @@ end
 let hookFile: string | undefined
 
 function doneHook(): string {
-  if (!hookFile) {
+  // Made again if a previous suite's cleanup removed it.
+  if (!hookFile || !fs.existsSync(hookFile)) {
     hookFile = path.join(makeTempDir('nm-bench-wrk-'), 'done.lua')
     fs.writeFileSync(hookFile, DONE_HOOK)
   }

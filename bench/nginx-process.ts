@@ -14,8 +14,11 @@ export interface NginxInstance {
   workerPids(): number[]
 }
 
-/** `servers` is the inside of the `http {}` block, minus the common settings written here. */
-export async function startNginx(name: string, nginxPath: string, port: number, servers: string): Promise<NginxInstance> {
+/**
+ * `servers` is the inside of the `http {}` block, minus the common settings written here;
+ * `host` is where one of its servers listens on `port`, to wait for.
+ */
+export async function startNginx(name: string, nginxPath: string, port: number, servers: string, host = '127.0.0.1'): Promise<NginxInstance> {
   const prefix = makeTempDir(`nm-bench-${name}-`)
   fs.mkdirSync(path.join(prefix, 'tmp'))
   const conf = path.join(prefix, 'nginx.conf')
@@ -38,6 +41,6 @@ ${servers}
 `)
   // -e: the compiled-in error log is opened before the config is read.
   const proc = startProcess(name, nginxPath, ['-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')])
-  await waitForPort(proc, '127.0.0.1', port)
+  await waitForPort(proc, host, port)
   return { proc, port, workerPids: () => childPids(proc.pid) }
 }

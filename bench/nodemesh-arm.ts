@@ -56,7 +56,7 @@ export async function startNodemeshArm(s: NodemeshSettings): Promise<Arm | Skipp
 }
 
 /** Until the agent's readiness endpoint answers 200 (snapshot loaded, listeners up). */
-async function waitForStatus(proc: Managed, url: string, timeoutMs: number): Promise<void> {
+export async function waitForStatus(proc: Managed, url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (proc.exited()) { await proc.drained(); throw new Error(`${proc.name} exited:\n${proc.tail()}`) }

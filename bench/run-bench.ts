@@ -1,85 +1,32 @@
 /**
- * `npm run bench`: the L7 benchmark of nodemesh against a direct connection, HAProxy and nginx,
- * all forwarding to one nginx backend on loopback. Rounds are interleaved (each round runs every
- * arm, the order rotated) so machine noise lands on all arms alike; the figures are medians.
- * A missed target is reported, never turned into a failing exit code.
+ * `npm run bench`: the L7 suite (nodemesh against a direct connection, HAProxy and nginx), then
+ * the tunnel suite (nodemesh's tunnel between two loopback hosts against stunnel and a direct
+ * connection). Each suite's processes are stopped before the next starts, so neither measures
+ * the other's leftovers. A missed target is reported, never turned into a failing exit code.
  */
 import path from 'node:path'
-import type { Arm, Skipped } from './arm'
-import { startBackend } from './backend'
-import { parseBenchOptions, type ArmName, type BenchOptions } from './bench-options'
-import { measureArm, runWrk, type Sample } from './measure'
-import { startNodemeshArm } from './nodemesh-arm'
-import { directArm, startHaproxyArm, startNginxArm } from './peers'
-import { cleanupAll, killAllNow, which } from './processes'
-import { formatReport, summarize, writeJson } from './report'
+import { parseBenchOptions } from './bench-options'
+import { log } from './bench-log'
+import { runL7Suite } from './l7-suite'
+import { cleanupAll, killAllNow } from './processes'
+import { runTunnelSuite } from './tunnel-suite'
 
-const DEFAULT_OUTPUT = path.join(__dirname, '..', '..', 'bench', 'results', 'latest.json')
-const WARMUP_S = 1
+const RESULTS = path.join(__dirname, '..', '..', 'bench', 'results')
 
 async function main(): Promise<void> {
-  const opts = parseBenchOptions(process.argv.slice(2), DEFAULT_OUTPUT)
-  if (!which('wrk')) throw new Error('wrk is needed (apt-get install -y wrk)')
-
-  const backend = await startBackend()
-  log(`backend: nginx, 1 worker, 127.0.0.1:${backend.port}`)
-  const arms: Arm[] = []
-  const skipped: Skipped[] = []
-  for (const name of opts.arms) {
-    const arm = await startArm(name, backend.port, opts)
-    if ('reason' in arm) { skipped.push(arm); log(`${name}: skipped, ${arm.reason}`) } else { arms.push(arm); log(`${name}: ${arm.url} (${arm.describe})`) }
-  }
-  if (arms.length === 0) throw new Error('no arm to measure')
-
-  // Warm-up: connection pools filled, JIT compiled, before anything counts.
-  for (const arm of arms) {
-    const w = await runWrk(arm.url, opts.connections, WARMUP_S)
-    if (w.errors > 0) log(`warning: ${arm.name} had ${w.errors} errors during warm-up`)
-  }
-
-  const samples = new Map<ArmName, Sample[]>(arms.map((a) => [a.name, []]))
-  const settings = { connections: opts.connections, durationS: opts.durationS, backendPids: backend.workerPids }
-  for (let round = 0; round < opts.rounds; round++) {
-    const shift = round % arms.length
-    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
-      const s = await measureArm(arm, round + 1, settings).catch(async (err: unknown) => {
-        throw new Error(`${arm.name}, round ${round + 1}: ${await explain(err, arm)}`)
-      })
-      samples.get(arm.name)!.push(s)
-      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${Math.round(s.rps)} req/s` +
-        (s.cpuUsPerReq === null ? '' : `, ${s.cpuUsPerReq.toFixed(1)} CPU-µs/req (${s.cpuPct!.toFixed(0)}% of a core)`) +
-        `, c=1 p50 ${s.p50Us} µs p99 ${s.p99Us} µs${s.errors ? `, ${s.errors} errors` : ''}`)
+  const opts = parseBenchOptions(process.argv.slice(2), path.join(RESULTS, 'latest.json'), path.join(RESULTS, 'tunnel-latest.json'))
+  for (const suite of opts.suites) {
+    if (suite === 'l7') {
+      if (opts.arms.length === 0) { log('l7: no arm selected by --only, skipped'); continue }
+      log('suite l7')
+      await runL7Suite(opts)
+    } else {
+      if (opts.tunnelArms.length === 0) { log('tunnel: no arm selected by --only, skipped'); continue }
+      log('suite tunnel')
+      await runTunnelSuite(opts)
     }
+    await cleanupAll()
   }
-
-  const summaries = arms.map((a) => summarize(a, samples.get(a.name)!))
-  console.log('\n' + formatReport(summaries, skipped, opts) + '\n')
-  writeJson(opts.output, summaries, skipped, opts)
-  log(`results written to ${opts.output}`)
-}
-
-function startArm(name: ArmName, backendPort: number, opts: BenchOptions): Promise<Arm | Skipped> {
-  switch (name) {
-    case 'direct': return Promise.resolve(directArm(backendPort))
-    case 'haproxy': return startHaproxyArm(backendPort)
-    case 'nginx': return startNginxArm(backendPort)
-    case 'nodemesh': return startNodemeshArm({ backendPort, servicePort: opts.servicePort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
-  }
-}
-
-/** The error, plus the last output of any process of the arm that died meanwhile. */
-async function explain(err: unknown, arm: Arm): Promise<string> {
-  let msg = err instanceof Error ? err.message : String(err)
-  for (const p of arm.procs) {
-    if (!p.exited()) continue
-    await p.drained()
-    msg += `\n${p.name} (pid ${p.pid}) exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.tail()}`
-  }
-  return msg
-}
-
-function log(msg: string): void {
-  console.log(`[bench] ${msg}`)
 }
 
 let stopping = false

@@ -1,0 +1,33 @@
+/** What the tunnel measurement needs from an arm: where to connect and whose CPU to count. */
+import type { TunnelArmName } from './bench-options'
+import type { Managed } from './processes'
+
+/** Two hosts on one machine: clients connect from the source, backends listen on the destination. */
+export const SOURCE_HOST = '127.0.20.1'
+export const DEST_HOST = '127.0.20.2'
+
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+export interface TunnelArm {
+  readonly name: TunnelArmName
+  /** Where `iperf3 -c` connects (from SOURCE_HOST). */
+  readonly iperf: HostPort
+  /** Where the connection loop connects (from SOURCE_HOST). */
+  readonly http: HostPort
+  /** Pids whose CPU is the arm's cost, source side first; empty for the direct arm. */
+  proxyPids(): number[]
+  /** Short description for the report (version, settings). */
+  readonly describe: string
+  /** Processes the arm runs, to explain a failed measurement by one that died. */
+  readonly procs: readonly Managed[]
+  /** nodemesh: the destination agent's tunnel listener, to count the HTTP/2 sessions opened to it. */
+  readonly tunnelListener?: HostPort
+}
+
+export interface TunnelSkipped {
+  readonly name: TunnelArmName
+  readonly reason: string
+}

@@ -1,0 +1,76 @@
+/**
+ * The tunnel suite: the L4 path between two loopback hosts, nodemesh's tunnel (two agents)
+ * against stunnel (client and server) and a direct connection, all to the same iperf3 server
+ * and HTTP/1.0 backend on the destination host. Rounds are interleaved as in the L7 suite.
+ */
+import type { BenchOptions, TunnelArmName } from './bench-options'
+import { explainFailure, log } from './bench-log'
+import { connectionLoop } from './connection-loop'
+import { runIperf } from './iperf-client'
+import { measureTunnelArm, type TunnelSample } from './measure-tunnel'
+import { startStunnelArm } from './stunnel-arm'
+import { DEST_HOST, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
+import { startTunnelBackends, type TunnelBackends } from './tunnel-backends'
+import { startTunnelMeshArm } from './tunnel-mesh-arm'
+import { formatTunnelReport, summarizeTunnel, writeTunnelJson } from './tunnel-report'
+
+const WARMUP_S = 1
+
+export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
+  const backends = await startTunnelBackends()
+  log(`tunnel backends on ${DEST_HOST}: iperf3 -s port ${backends.iperfPort}, nginx (HTTP/1.0, close) port ${backends.httpPort}`)
+  const arms: TunnelArm[] = []
+  const skipped: TunnelSkipped[] = []
+  for (const name of opts.tunnelArms) {
+    const arm = await startArm(name, backends, opts)
+    if ('reason' in arm) { skipped.push(arm); log(`${name}: skipped, ${arm.reason}`) } else {
+      arms.push(arm)
+      log(`${name}: iperf3 -> ${arm.iperf.host}:${arm.iperf.port}, loop -> ${arm.http.host}:${arm.http.port} (${arm.describe})`)
+    }
+  }
+  if (arms.length === 0) throw new Error('no tunnel arm to measure')
+
+  // Warm-up: tunnel session and TLS caches made, JIT compiled, before anything counts.
+  for (const arm of arms) {
+    await runIperf(arm.iperf, WARMUP_S).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
+    const w = await connectionLoop(arm.http, WARMUP_S)
+    if (w.errors > 0) log(`warning: ${arm.name} had ${w.errors} connection errors during warm-up (first: ${w.firstError})`)
+  }
+
+  const samples = new Map<TunnelArmName, TunnelSample[]>(arms.map((a) => [a.name, []]))
+  const settings = { durationS: opts.durationS, backendPids: backends.pids }
+  for (let round = 0; round < opts.rounds; round++) {
+    const shift = round % arms.length
+    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
+      const s = await measureTunnelArm(arm, round + 1, settings).catch(async (err: unknown) => {
+        throw new Error(`${arm.name}, round ${round + 1}: ${await explainFailure(err, [...arm.procs, ...backends.procs])}`)
+      })
+      samples.get(arm.name)!.push(s)
+      const cpu = (us: number | null, per: string, pct: readonly [number, number] | null): string =>
+        us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per}, ${pct![0].toFixed(0)}+${pct![1].toFixed(0)}% of a core)`
+      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB', s.cpuPctIperf)}, ` +
+        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn', s.cpuPctLoop)}` +
+        (s.sessions === null ? '' : `, ${s.sessions} tunnel session(s)`) + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+    }
+  }
+
+  const summaries = arms.map((a) => summarizeTunnel(a, samples.get(a.name)!))
+  console.log('\n' + formatTunnelReport(summaries, skipped, opts) + '\n')
+  writeTunnelJson(opts.tunnelOutput, summaries, skipped, opts)
+  log(`results written to ${opts.tunnelOutput}`)
+}
+
+function startArm(name: TunnelArmName, b: TunnelBackends, opts: BenchOptions): Promise<TunnelArm | TunnelSkipped> {
+  switch (name) {
+    case 'direct': return Promise.resolve(directTunnelArm(b))
+    case 'stunnel': return startStunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
+    case 'nodemesh': return startTunnelMeshArm({ iperfPort: b.iperfPort, httpPort: b.httpPort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
+  }
+}
+
+function directTunnelArm(b: TunnelBackends): TunnelArm {
+  return {
+    name: 'direct', iperf: { host: DEST_HOST, port: b.iperfPort }, http: { host: DEST_HOST, port: b.httpPort },
+    proxyPids: () => [], procs: [], describe: 'straight from the source host to the backends, no TLS',
+  }
+}
