@@ -46,6 +46,8 @@ export class ClientConnection {
   endpoint: CompiledEndpoint | undefined = undefined
   /** How the endpoint of the exchange in flight is reached (set by `deliverTo`). */
   delivery: UpstreamDelivery | null = null
+  /** The source identity of the exchange in flight, once known (for the access log). */
+  private sourceIdentity: string | undefined = undefined
   /** Body bytes that came with the head; kept so the request can be sent again. */
   firstBody: Buffer | null = null
   reqBodyDone = false
@@ -229,8 +231,10 @@ export class ClientConnection {
   deliverTo(endpoint: CompiledEndpoint): HttpRejection | undefined {
     const ctx = this.shared.ctx
     const table = ctx.table()
+    const source = this.source(table)
+    this.sourceIdentity = source.identity
     const d = planDelivery({
-      table, localNode: ctx.node, port: this.port!, endpoint, source: this.source(table),
+      table, localNode: ctx.node, port: this.port!, endpoint, source,
       http: { method: this.req!.method, target: this.req!.path }, canTunnel: ctx.tunnel !== undefined,
     })
     this.endpoint = endpoint
@@ -345,6 +349,7 @@ export class ClientConnection {
     this.status = 0
     this.port = undefined
     this.endpoint = undefined
+    this.sourceIdentity = undefined
     this.closeAfter = false
     this.dnsDomain = this.shared.ctx.table().dnsDomain
   }
@@ -353,7 +358,8 @@ export class ClientConnection {
     if (this.recorded) return
     this.recorded = true
     this.shared.metrics.record(this.req?.method, this.req?.path, status, this.port, this.endpoint?.target,
-      performance.now() - this.startedAt, this.bytesIn, this.bytesOut, this.client, this.dnsDomain)
+      performance.now() - this.startedAt, this.bytesIn, this.bytesOut, this.client, this.dnsDomain,
+      this.binding.kind === 'inbound' ? 'destination' : 'source', this.sourceIdentity)
   }
 }
 

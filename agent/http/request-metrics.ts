@@ -62,7 +62,8 @@ export class RequestMetrics {
 
   /** Counts the request, records its duration and writes one access-log record. */
   record(method: string | undefined, path: string | undefined, status: number, port: CompiledPort | undefined, endpoint: string | undefined,
-    durationMs: number, bytesIn: number, bytesOut: number, client: string, dnsDomain: string): void {
+    durationMs: number, bytesIn: number, bytesOut: number, client: string, dnsDomain: string,
+    reporter: 'source' | 'destination', source: string | undefined): void {
     const s = this.seriesFor(port, dnsDomain, status)
     const seconds = durationMs / 1000
     s.count++
@@ -71,10 +72,10 @@ export class RequestMetrics {
     let i = 0
     while (i < bounds.length && seconds > bounds[i]!) i++
     s.buckets[i]!++
-    // Building the record costs more than the check; the agent usually runs at warn.
+    // Building the record costs more than the check, and access logs can be turned off (warn).
     if (this.log.isLevelEnabled('info')) {
       this.log.info({
-        type: 'access', method, path, status, service: port?.service, endpoint,
+        type: 'access', reporter, method, path, status, service: port?.service, endpoint, source, destination: port?.identity,
         duration_ms: Math.round(durationMs * 1000) / 1000, bytes_in: bytesIn, bytes_out: bytesOut, client,
       })
     }

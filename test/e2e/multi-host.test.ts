@@ -88,6 +88,8 @@ if (!haveRedisServer()) {
       t.equal(seen.xff, '127.0.0.1', 'X-Forwarded-For names the client, added once by the source agent')
       const access = b.logs.filter((r) => r.type === 'access' && r.path === '/xff')
       t.equal(access.length, 1, 'B logged the request it delivered')
+      t.match(access[0], { reporter: 'destination', source: `spiffe://${TD}/node/node-a`, destination: `spiffe://${TD}/ns/default/sa/web` })
+      t.match(a.logs.find((r) => r.type === 'access' && r.path === '/xff'), { reporter: 'source', source: `spiffe://${TD}/node/node-a` }, 'A logged it too, as the source')
     })
 
     t.test('TCP from host A to host B, byte for byte, half-close honoured', async (t) => {

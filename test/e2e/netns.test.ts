@@ -27,7 +27,6 @@ const ECHO_PORT = 9180
  * carry only `client` (at the destination, the tunnel peer's address) so far. Until they do,
  * the source identity of HTTP requests is shown by the policy outcomes and the L4 records.
  */
-const L7_SOURCE_TODO = 'L7 access-log records carry no source identity yet'
 
 async function certsOf(agent: AgentProcess): Promise<string[]> {
   const view = JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/certs`)).body) as { certs?: Array<{ identity: string }> }
@@ -130,7 +129,7 @@ if (skipReason !== undefined) {
         'the backend saw the request, X-Forwarded-For names the workload in wA')
       const rec = await accessAtB((rec) => rec.path === '/from-wa')
       t.match(rec, { status: 200, service: 'default/web' }, 'B logged the request it delivered')
-      t.equal(rec.source, CLIENT_ID, 'B\'s access-log record names the source workload', { todo: L7_SOURCE_TODO })
+      t.equal(rec.source, CLIENT_ID, 'B\'s access-log record names the source workload')
 
       const viaProxy = await curlIn(net.wA, ['-x', 'http://10.77.1.1:15080', `${webUrl}/via-proxy`])
       t.equal(viaProxy.status, 200)
@@ -149,7 +148,7 @@ if (skipReason !== undefined) {
       const r = await curlIn(net.hA, [`http://${webVip}:${WEB_PORT}/from-host-a`])
       t.equal(r.status, 200)
       const rec = await accessAtB((rec) => rec.path === '/from-host-a')
-      t.equal(rec.source, NODE_A_ID, 'B\'s access-log record names node-a as the source', { todo: L7_SOURCE_TODO })
+      t.equal(rec.source, NODE_A_ID, 'B\'s access-log record names node-a as the source')
       const tcp = await tcpExchangeIn(net.hA, echoVip, ECHO_PORT, 1000)
       t.same(tcp, { received: 1000, equal: true })
       const tcpRec = await accessAtB((rec) => rec.protocol === 'tcp' && rec.reporter === 'destination' && rec.bytes_in === 1000)
