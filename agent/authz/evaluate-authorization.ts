@@ -68,6 +68,20 @@ function policyMatches(p: CompiledPolicy, req: AuthzRequest): boolean {
   return sourceMatches(p, req) && operationMatches(p, req)
 }
 
+const ALLOW_NO_POLICY: AuthzDecision = { allow: true, policy: '', reason: REASON_NO_POLICY }
+
+/**
+ * The decision when it does not depend on the request: no policy applies to the destination
+ * and the mesh is not default-deny. Lets the request path skip identity parsing and path
+ * normalization for services without policies (most of them).
+ */
+export function decisionWithoutPolicies(compiled: CompiledPolicies, mesh: { readonly defaultDeny: boolean }, destination: string): AuthzDecision | undefined {
+  // Callers count only real decisions (nodemesh_authz_decisions_total), as Istio does.
+  if (mesh.defaultDeny) return undefined
+  const set = policiesFor(compiled, destination)
+  return set.deny.length === 0 && set.allow.length === 0 ? ALLOW_NO_POLICY : undefined
+}
+
 export function evaluateAuthorization(compiled: CompiledPolicies, mesh: { readonly defaultDeny: boolean }, req: AuthzRequest): AuthzDecision {
   const set = policiesFor(compiled, req.destination)
   const denied = set.deny.find((p) => policyMatches(p, req))
@@ -78,5 +92,5 @@ export function evaluateAuthorization(compiled: CompiledPolicies, mesh: { readon
     return { allow: false, policy: '', reason: REASON_NO_ALLOW_MATCHED }
   }
   if (mesh.defaultDeny) return { allow: false, policy: '', reason: REASON_DEFAULT_DENY }
-  return { allow: true, policy: '', reason: REASON_NO_POLICY }
+  return ALLOW_NO_POLICY
 }

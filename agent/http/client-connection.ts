@@ -48,6 +48,8 @@ export class ClientConnection {
   delivery: UpstreamDelivery | null = null
   /** The source identity of the exchange in flight, once known (for the access log). */
   private sourceIdentity: string | undefined = undefined
+  private attributed: DeliverySource | null = null
+  private attributedRevision = -1
   /** Body bytes that came with the head; kept so the request can be sent again. */
   firstBody: Buffer | null = null
   reqBodyDone = false
@@ -248,10 +250,17 @@ export class ClientConnection {
     return undefined
   }
 
-  /** Who is asking: the verified tunnel peer, or attributed from the client address. */
+  /**
+   * Who is asking: the verified tunnel peer, or attributed from the client address (the same
+   * for every request on the connection until the table changes, so it is kept per revision).
+   */
   private source(table: ReturnType<ProxyShared['ctx']['table']>): DeliverySource {
     if (this.binding.kind === 'inbound') return this.binding.source
-    return attributeSource(table, this.shared.ctx.node, this.client)
+    if (this.attributed === null || this.attributedRevision !== table.revision) {
+      this.attributed = attributeSource(table, this.shared.ctx.node, this.client)
+      this.attributedRevision = table.revision
+    }
+    return this.attributed
   }
 
   /** Answers the client with a response of the proxy's own; `close` ends the connection after it. */

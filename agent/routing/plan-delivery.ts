@@ -5,7 +5,7 @@
  * authorizes it; or refused, with the status and code to answer. Pure.
  */
 import { authorizeHttpRequest, denialMessage } from '../authz/authorize-http-request'
-import { evaluateAuthorization, type AuthzDecision } from '../authz/evaluate-authorization'
+import { decisionWithoutPolicies, evaluateAuthorization, type AuthzDecision } from '../authz/evaluate-authorization'
 import { parseSpiffeId } from '../identity/spiffe'
 import { planOutbound } from './plan-outbound'
 import type { CompiledEndpoint, CompiledPort, RoutingTable } from './routing-table'
@@ -38,7 +38,8 @@ export interface TunnelRoute {
 }
 
 export type Delivery =
-  | { readonly kind: 'direct'; readonly key: string; readonly host: string; readonly port: number; readonly decision: AuthzDecision }
+  /** `decision` is absent when no policy applies to the destination (nothing was decided). */
+  | { readonly kind: 'direct'; readonly key: string; readonly host: string; readonly port: number; readonly decision?: AuthzDecision }
   | { readonly kind: 'tunnel'; readonly key: string; readonly route: TunnelRoute }
   | {
     readonly kind: 'refuse'
@@ -63,13 +64,14 @@ export function planDelivery(input: DeliveryInput): Delivery {
     const route = { sourceIdentity: source.identity, destNode: out.destNode, destAddress: out.destAddress, destIdentity: out.destIdentity, target: out.target }
     return { kind: 'tunnel', key: `${source.identity}>${endpoint.target}`, route }
   }
+  const mesh = { defaultDeny: table.defaultDeny }
+  if (decisionWithoutPolicies(table.authz, mesh, port.service) !== undefined) return { kind: 'direct', key: endpoint.target, host: out.host, port: out.port }
   const conn = {
     source: parseSpiffeId(source.identity),
     ...(source.service ? { sourceService: source.service } : {}),
     destination: port.service,
     port: port.port,
   }
-  const mesh = { defaultDeny: table.defaultDeny }
   if (input.http) {
     const plan = authorizeHttpRequest(table.authz, mesh, conn, input.http)
     if (plan.kind === 'bad-path') return { kind: 'refuse', status: 400, code: 'NM_BAD_REQUEST', message: plan.message }

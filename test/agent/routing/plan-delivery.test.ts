@@ -51,6 +51,8 @@ t.test('same-node traffic skips the tunnel but not the check', async (t) => {
 t.test('TCP: an ALLOW with HTTP-only fields cannot match; the decision is per connection', async (t) => {
   const tbl = table([allowApiGet])
   t.match(planDelivery(input(tbl, 'ep-l', 5432)), { kind: 'refuse', status: 403, code: 'NM_AUTHZ_DENIED' })
-  t.match(planDelivery(input(table([]), 'ep-l', 5432)), { kind: 'direct', key: '10.0.0.1:5432', decision: { allow: true } })
+  const open = planDelivery(input(table([]), 'ep-l', 5432))
+  t.match(open, { kind: 'direct', key: '10.0.0.1:5432' })
+  t.equal((open as { decision?: unknown }).decision, undefined, 'no policy applies: nothing decided, nothing counted')
   t.match(planDelivery(input(table([], true), 'ep-l', 5432)), { kind: 'refuse', status: 403, message: /default deny/ })
 })
