@@ -32,6 +32,12 @@ export interface AgentOptions {
   readonly tunnelAddress: string
   /** Where workload certificates come from (see IdentitySource). */
   readonly identity: IdentitySource
+  /**
+   * Capture mode: iptables REDIRECTs TCP to the VIP CIDR to `capturePort` (root or
+   * CAP_NET_ADMIN); no per-VIP listeners. Bind mode (false) listens on each VIP:port.
+   */
+  readonly capture: boolean
+  readonly capturePort: number
   /** Lease TTL of the endpoints registered through this agent; heartbeat every third of it. */
   readonly leaseTtlMs: number
   readonly logLevel: string
@@ -58,6 +64,7 @@ export const AGENT_DEFAULTS = {
   observeAddress: '0.0.0.0',
   metricsPort: 15020,
   readyPort: 15021,
+  capturePort: 15001,
   leaseTtlMs: 15_000,
   logLevel: 'info',
 } as const

@@ -39,7 +39,8 @@ export class DataPlane {
 
   private tunnel: TunnelOpener | undefined
 
-  constructor(private readonly opts: { dnsDomain: string; node: string; log: Logger; metrics: Metrics; authz: AuthzMetrics }) {
+  /** `bind`: open a listener per VIP:port (bind mode); false in capture mode. */
+  constructor(private readonly opts: { dnsDomain: string; node: string; log: Logger; metrics: Metrics; authz: AuthzMetrics; bind: boolean }) {
     this.current = { ...EMPTY_TABLE, dnsDomain: opts.dnsDomain }
     // The tunnel comes up after the identity does (or never): read per connection.
     const self = this
@@ -49,7 +50,7 @@ export class DataPlane {
     }
     this.http = createHttpProxy(ctx)
     this.tcp = createTcpRelay(ctx)
-    this.listeners = new BindListeners((socket, vipPort) => this.accept(socket, vipPort), opts.log)
+    this.listeners = new BindListeners((socket, vipPort) => this.acceptVip(socket, vipPort), opts.log)
   }
 
   table(): RoutingTable {
@@ -74,7 +75,7 @@ export class DataPlane {
     const { table, warnings } = compileRoutingTable(snapshot, { dnsDomain: this.opts.dnsDomain, localNode: this.opts.node })
     for (const w of warnings) this.opts.log.warn({ revision: snapshot.revision }, w)
     this.current = table
-    await this.listeners.apply(table.listeners)
+    if (this.opts.bind) await this.listeners.apply(table.listeners)
     this.snapshot = snapshot
     this.opts.metrics.registryRevision.set(table.revision)
     this.opts.metrics.listeners.set(this.listeners.openCount)
@@ -124,13 +125,15 @@ export class DataPlane {
     })
   }
 
-  private accept(socket: net.Socket, vipPort: string): void {
+  /** A connection to a VIP:port, from a bind-mode listener or captured (never relayed elsewhere). */
+  acceptVip(socket: net.Socket, vipPort: string): void {
     const plan = planAccept(this.current, vipPort)
     switch (plan.kind) {
       case 'http': return this.http.handle(socket, { kind: 'vip', vipPort })
       case 'tcp': return this.tcp.handle(socket, vipPort)
       case 'refuse':
-        this.opts.log.debug({ vipPort, reason: plan.reason }, 'connection refused')
+        this.opts.metrics.connectionsRefused.labels({ reason: 'no-service' }).inc()
+        this.opts.log.info({ type: 'access', protocol: 'tcp', destination: vipPort, client: socket.remoteAddress, error: 'NM_UNKNOWN_SERVICE', reason: plan.reason })
         socket.resetAndDestroy()
     }
   }

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './observe/logger'
 import { createMetrics } from './observe/metrics'
 import { startMetricsServer, startReadyServer } from './observe/observe-servers'
 import { persistSnapshots } from './persist-snapshots'
+import { startCapture, type Capture } from './start-capture'
 import { startMeshTunnel, type MeshTunnel } from './start-mesh-tunnel'
 import { createAuthzMetrics } from './authz/authz-metrics'
 
@@ -49,8 +50,9 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   log.info({ registry: registryName, stateDir: opts.stateDir, version: AGENT_VERSION }, 'agent starting')
 
   const store: RegistryStore = await openStore(opts.registry, { role: 'agent', log })
-  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics, authz: createAuthzMetrics(metrics.registry) })
+  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics, authz: createAuthzMetrics(metrics.registry), bind: !opts.capture })
   let mesh: MeshTunnel | undefined
+  let capture: Capture | undefined
   const snapshotFile = path.join(opts.stateDir, 'snapshot.json')
   const persist = persistSnapshots(snapshotFile, saveSnapshot, log)
   const closers: Array<() => Promise<void>> = []
@@ -59,8 +61,21 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
 
   try {
+    if (opts.capture) {
+      // First, so that a missing privilege or addon fails the start before anything listens.
+      const started = await startCapture({
+        port: opts.capturePort, log,
+        onConnection: (socket, vipPort) => dataPlane.acceptVip(socket, vipPort),
+        onRefused: (reason) => metrics.connectionsRefused.labels({ reason }).inc(),
+      })
+      capture = started
+      closers.push(() => started.close())
+    }
     const saved = await loadSaved(snapshotFile, log)
-    if (saved) await dataPlane.apply(saved.snapshot)
+    if (saved) {
+      await dataPlane.apply(saved.snapshot)
+      capture?.onSnapshot(saved.snapshot)
+    }
 
     let lastSyncAt: number | undefined
     const registryState = { connected: false, stalenessSeconds: 0 }
@@ -70,6 +85,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         onSnapshot: (snapshot: Snapshot) => {
           dataPlane.apply(snapshot).then(resolve, (err: Error) => log.error({ err: err.message }, 'applying snapshot failed'))
           mesh?.onSnapshot(snapshot)
+          capture?.onSnapshot(snapshot)
           persist(snapshot)
         },
       })
@@ -128,6 +144,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       .catch((err: Error) => { throw explainListen(err, 'metrics', opts.observeAddress, opts.metricsPort, '--metrics-port') }))
     servers.push(await startReadyServer(opts.observeAddress, opts.readyPort, () => {
       if (!dataPlane.ready) return 'no registry snapshot loaded yet'
+      if (capture && !capture.installed) return 'capture rules not installed yet'
       if (!leaseUp && registryState.connected) return 'lease not established yet'
       return undefined
     }).catch((err: Error) => { throw explainListen(err, 'readiness', opts.observeAddress, opts.readyPort, '--ready-port') }))
@@ -144,7 +161,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     const tunnelPort = Number(opts.tunnelAddress.slice(opts.tunnelAddress.lastIndexOf(':') + 1))
     const meshTunnel = startMeshTunnel(opts, {
       log, registry: metrics.registry, dataPlane,
-      agentPorts: [opts.adminPort, opts.dnsPort, opts.httpProxyPort, opts.metricsPort, opts.readyPort, tunnelPort],
+      agentPorts: [opts.adminPort, opts.dnsPort, opts.httpProxyPort, opts.metricsPort, opts.readyPort, tunnelPort, opts.capturePort],
     })
     mesh = meshTunnel
     closers.push(() => meshTunnel.close())

@@ -18,6 +18,8 @@ export function addAgentCommand(program: Command): void {
     .option('--observe-address <ip>', 'address of /metrics and /healthz/ready (default 0.0.0.0)')
     .option('--metrics-port <port>', 'Prometheus port (default 15020)')
     .option('--ready-port <port>', 'readiness port (default 15021)')
+    .option('--capture', 'capture mode: iptables redirects TCP to the mesh VIP CIDR to the agent (root or CAP_NET_ADMIN; for Kubernetes and containers)')
+    .option('--capture-port <port>', 'where captured connections arrive (default 15001)')
     .option('--tunnel-address <ip[:port]>', 'inbound tunnel listener, published for other agents (default: first non-loopback IPv4, port 15008)')
     .option('--ca-dir <dir>', 'single host: sign workload certificates with the CA in DIR (from `nodemesh ca init`)')
     .option('--node-credential <dir>', 'node credential bundle from `nodemesh ca issue-node` (with --ca-address)')
@@ -30,13 +32,15 @@ export function addAgentCommand(program: Command): void {
       const o = cmd.optsWithGlobals<Omit<AgentFlags, 'redisFromEnv'>>()
       const redisFromEnv = cmd.getOptionValueSourceWithGlobals('redis') === 'env'
       const opts = buildAgentOptions({ ...o, ...(o.redis ? {} : { redis: undefined }), redisFromEnv }, process.env, os.hostname(), primaryAddress())
+      // Handlers go in before startup: a stop asked for while starting (systemctl stop, a
+      // rolling update) must still close cleanly and remove what the agent installed.
+      const stopped = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
       const { runAgent } = require('../agent/run-agent') as typeof import('../agent/run-agent')
       const agent = await runAgent(opts)
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve()
-        process.once('SIGINT', stop)
-        process.once('SIGTERM', stop)
-      })
+      await stopped
       await agent.close()
     })
 }

@@ -31,6 +31,8 @@ export interface AgentFlags {
   readonly readyPort?: string
   readonly leaseTtl?: string
   readonly logLevel?: string
+  readonly capture?: boolean
+  readonly capturePort?: string
   readonly tunnelAddress?: string
   readonly caDir?: string
   readonly nodeCredential?: string
@@ -99,6 +101,8 @@ export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hos
     metricsPort: port(flags.metricsPort, '--metrics-port', AGENT_DEFAULTS.metricsPort),
     readyPort: port(flags.readyPort, '--ready-port', AGENT_DEFAULTS.readyPort),
     tunnelAddress: chooseTunnelAddress(flags.tunnelAddress, primaryAddress),
+    capture: flags.capture === true,
+    capturePort: port(flags.capturePort, '--capture-port', AGENT_DEFAULTS.capturePort),
     identity: chooseIdentity(flags),
     leaseTtlMs: flags.leaseTtl === undefined ? AGENT_DEFAULTS.leaseTtlMs : parseLeaseTtlSeconds(flags.leaseTtl),
     logLevel: parseLogLevel(flags.logLevel ?? env.NODEMESH_LOG_LEVEL ?? AGENT_DEFAULTS.logLevel),

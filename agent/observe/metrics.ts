@@ -24,6 +24,7 @@ export interface Metrics {
   readonly registryConnected: Gauge
   readonly rejectedRecords: Counter<'kind'>
   readonly listeners: Gauge
+  readonly connectionsRefused: Counter<'reason'>
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -51,5 +52,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registryConnected: new Gauge({ name: 'nodemesh_registry_connected', help: '1 while the registry is reachable', registers: r }),
     rejectedRecords: new Counter({ name: 'nodemesh_registry_rejected_records_total', help: 'Registry records rejected by validation', labelNames: ['kind'], registers: r }),
     listeners: new Gauge({ name: 'nodemesh_listeners', help: 'Bind-mode service listeners open', registers: r }),
+    connectionsRefused: new Counter({
+      name: 'nodemesh_connections_refused_total', help: 'Connections reset on arrival: no service at the destination, or (capture) an unknown original destination',
+      labelNames: ['reason'], registers: r,
+    }),
   }
 }

@@ -22,13 +22,14 @@ t.test('flags override the defaults', async (t) => {
     node: 'n1', redis: 'redis://10.0.0.1:6379', stateDir: 'rel/state', apiSocket: '/run/nm.sock',
     localAddress: '127.0.0.2', dnsPort: '5353', dnsDomain: 'corp.mesh', dnsUpstream: ['1.1.1.1:53', '[::1]:53'],
     httpProxyPort: '8080', adminPort: '9000', observeAddress: '127.0.0.1', metricsPort: '9100', readyPort: '9101',
-    leaseTtl: '30', logLevel: 'debug', tunnelAddress: '10.0.0.7:16008', caDir: 'ca',
+    leaseTtl: '30', logLevel: 'debug', tunnelAddress: '10.0.0.7:16008', caDir: 'ca', capture: true, capturePort: '16001',
   }, env, 'host-1')
   t.same(o, {
     node: 'n1', registry: 'redis://10.0.0.1:6379', stateDir: path.resolve('rel/state'), apiSocket: '/run/nm.sock',
     localAddress: '127.0.0.2', dnsPort: 5353, dnsDomain: 'corp.mesh', dnsUpstreams: ['1.1.1.1:53', '[::1]:53'],
     httpProxyPort: 8080, adminPort: 9000, observeAddress: '127.0.0.1', metricsPort: 9100, readyPort: 9101,
     leaseTtlMs: 30_000, logLevel: 'debug', tunnelAddress: '10.0.0.7:16008', identity: { kind: 'ca-dir', caDir: path.resolve('ca') },
+    capture: true, capturePort: 16001,
   })
 })
 
