@@ -12,6 +12,7 @@ import type { ProxyContext } from './http/proxy-context'
 import type { AuthzMetrics } from './authz/authz-metrics'
 import { compilePolicies } from './authz/compile-policies'
 import { BindListeners } from './listeners/bind-listeners'
+import { firstVipBindable, judgeVipCidr } from './listeners/check-vip-cidr'
 import { planAccept } from './listeners/plan-listeners'
 import type { Logger } from './observe/logger'
 import type { Metrics } from './observe/metrics'
@@ -38,6 +39,7 @@ export class DataPlane {
   private readonly tcp: TcpRelay
 
   private tunnel: TunnelOpener | undefined
+  private checkedCidr: string | undefined
 
   /** `bind`: open a listener per VIP:port (bind mode); false in capture mode. */
   constructor(private readonly opts: { dnsDomain: string; node: string; log: Logger; metrics: Metrics; authz: AuthzMetrics; bind: boolean }) {
@@ -77,6 +79,10 @@ export class DataPlane {
     this.current = table
     if (this.opts.bind) await this.listeners.apply(table.listeners)
     this.snapshot = snapshot
+    if (snapshot.mesh.vipCidr !== this.checkedCidr) {
+      this.checkedCidr = snapshot.mesh.vipCidr
+      void this.checkVipCidr(snapshot.mesh.vipCidr)
+    }
     this.opts.metrics.registryRevision.set(table.revision)
     this.opts.metrics.listeners.set(this.listeners.openCount)
     this.opts.log.info({ revision: table.revision, services: table.services.size, listeners: this.listeners.openCount }, 'routing table applied')
@@ -123,6 +129,12 @@ export class DataPlane {
         duration_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
       }),
     })
+  }
+
+  private async checkVipCidr(vipCidr: string): Promise<void> {
+    const capture = !this.opts.bind
+    const fit = judgeVipCidr(capture, vipCidr, capture ? true : await firstVipBindable(vipCidr))
+    if (!fit.ok) this.opts.log.error({ vipCidr, mode: capture ? 'capture' : 'bind' }, `NM_MODE_MISMATCH: ${fit.message}`)
   }
 
   /** A connection to a VIP:port, from a bind-mode listener or captured (never relayed elsewhere). */
