@@ -12,11 +12,16 @@ const { NGHTTP2_NO_ERROR, NGHTTP2_CONNECT_ERROR } = http2.constants
 export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onClosed: (r: { error: boolean }) => void): void {
   let open = 2
   let failed = false
+  const reset = () => stream.rstCode !== undefined && stream.rstCode !== NGHTTP2_NO_ERROR
   const fail = () => {
     if (failed) return
     failed = true
     if (!stream.closed) stream.close(NGHTTP2_CONNECT_ERROR)
-    if (!socket.destroyed) socket.resetAndDestroy()
+    if (socket.destroyed) return
+    // libuv does not allow a reset after a shutdown (FIN) was requested: the handle never
+    // finishes closing and the process spins at exit. Once our FIN is on its way, close plainly.
+    if (socket.writableEnded) socket.destroy()
+    else socket.resetAndDestroy()
   }
   const done = () => {
     if (--open === 0) onClosed({ error: failed })
@@ -30,7 +35,7 @@ export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onCl
     done()
   })
   stream.on('close', () => {
-    if (stream.rstCode !== undefined && stream.rstCode !== NGHTTP2_NO_ERROR) fail()
+    if (reset()) fail()
     else if (!socket.readableEnded && !socket.destroyed) {
       // Closed without our END_STREAM (RST_STREAM NO_ERROR): nothing more the socket sends can
       // be carried, so finish writing what arrived and close it.
@@ -38,6 +43,11 @@ export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onCl
     }
     done()
   })
-  stream.pipe(socket)
+  // A reset stream also ends its readable side; wait a turn so that a reset is passed on as
+  // a reset, not as a FIN.
+  stream.on('end', () => setImmediate(() => {
+    if (!failed && !reset() && !socket.destroyed) socket.end()
+  }))
+  stream.pipe(socket, { end: false })
   socket.pipe(stream)
 }

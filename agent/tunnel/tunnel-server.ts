@@ -92,6 +92,12 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
     },
   })
 
+  // Every raw connection, so that close() does not wait for handshakes in progress.
+  const sockets = new Set<net.Socket>()
+  server.on('connection', (socket: net.Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   server.on('secureConnection', () => { counts.secureConnections++ })
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
     counts.handshakeFailures++
@@ -174,6 +180,7 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve())
       for (const session of sessions.keys()) session.destroy()
+      for (const socket of sockets) socket.destroy()
     }),
   }
 }
