@@ -161,7 +161,9 @@ export function createTunnelPool(opts: TunnelPoolOptions): TunnelPool {
   function entryFor(req: TunnelOpenRequest): Entry {
     const key = JSON.stringify([req.sourceIdentity, req.destNode, req.destIdentity])
     const existing = entries.get(key)
-    if (existing !== undefined && existing.destAddress === req.destAddress && !(existing.session?.closed ?? false)) return existing
+    const usable = existing !== undefined && existing.destAddress === req.destAddress
+      && (existing.session === undefined || !(existing.session.closed || existing.session.destroyed))
+    if (usable) return existing
     if (existing !== undefined) {
       // The node moved: new streams go to the new address, the old session ends when its streams do.
       drop(existing)
@@ -176,10 +178,16 @@ export function createTunnelPool(opts: TunnelPoolOptions): TunnelPool {
     return entry
   }
 
-  async function open(req: TunnelOpenRequest): Promise<http2.ClientHttp2Stream> {
+  async function open(req: TunnelOpenRequest, retried = false): Promise<http2.ClientHttp2Stream> {
     if (closed) throw new NmError('NM_TUNNEL_UNREACHABLE', 'the tunnel pool is closed')
     const entry = entryFor(req)
     const session = await entry.ready
+    if (session.closed || session.destroyed) {
+      // Went away (GOAWAY, idle close) between dial and use: dial once more.
+      drop(entry)
+      if (!retried) return open(req, true)
+      throw new NmError('NM_TUNNEL_UNREACHABLE', `the tunnel to ${req.destNode} at ${req.destAddress} closed before use`)
+    }
     const stream = session.request({ ':method': 'CONNECT', ':authority': req.target })
     entry.streams++
     armIdle(entry)

@@ -163,9 +163,11 @@ t.test('the client refuses a server holding a certificate of the right identity 
   t.equal(workload.connections, 0)
 })
 
-t.test('64 MiB each way, checked by hash', async (t) => {
-  const { pool, req } = await setup(t)
+t.test('64 MiB each way, checked by hash, with the large windows in place', async (t) => {
+  const { pool, req, tun } = await setup(t)
   const stream = await pool.open(req)
+  const serverSession = tun.deliveries[0]?.stream.session
+  const clientSession = stream.session
   const chunk = crypto.randomBytes(1024 * 1024)
   const sent = crypto.createHash('sha256')
   const received = crypto.createHash('sha256')
@@ -182,6 +184,10 @@ t.test('64 MiB each way, checked by hash', async (t) => {
   await ended
   t.equal(receivedBytes, 64 * 1024 * 1024)
   t.equal(received.digest('hex'), sent.digest('hex'))
+  t.ok((clientSession?.state.effectiveLocalWindowSize ?? 0) >= 16 * 1024 * 1024, 'client connection window raised')
+  t.ok((serverSession?.state.effectiveLocalWindowSize ?? 0) >= 16 * 1024 * 1024, 'server connection window raised')
+  t.equal(serverSession?.remoteSettings.initialWindowSize, 4 * 1024 * 1024, 'client stream window as announced')
+  t.equal(clientSession?.remoteSettings.initialWindowSize, 4 * 1024 * 1024, 'server stream window as announced')
 })
 
 t.test('idle sessions are closed; the next open dials anew', async (t) => {
