@@ -26,6 +26,8 @@ export interface AgentProcess {
   readonly ports: AgentPorts
   /** The network namespace the agent runs in, when started with one. */
   readonly netns?: string
+  /** The agent's process id while it runs (with `netns` too: `ip netns exec` execs in place). */
+  readonly pid: number | undefined
   /** JSON log records the agent printed so far. */
   readonly logs: Array<Record<string, unknown>>
   /** Extra args given at start, reused by restart(). */
@@ -76,6 +78,7 @@ export async function startAgent(opts: { node?: string; registry?: string; redis
   const agent: AgentProcess = {
     node, stateDir, ports, logs, args,
     ...(netns !== undefined ? { netns } : {}),
+    get pid() { return child?.pid },
     async start() {
       const env = { ...process.env, NODEMESH_REDIS_URL: '' }
       child = netns !== undefined

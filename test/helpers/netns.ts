@@ -173,18 +173,26 @@ process.on('SIGTERM', () => process.exit(0))
 `
 
 export async function startBackendIn(ns: string, kind: 'http' | 'echo', host: string, name: string = kind): Promise<NsBackend> {
-  const child = spawnIn(ns, process.execPath, ['-e', BACKEND_SCRIPT, kind, host, name])
+  return startScriptIn(ns, BACKEND_SCRIPT, [kind, host, name], `${kind} backend`)
+}
+
+/**
+ * Runs a workload `script` with `node -e` inside `ns`; the script prints `{"port":N}` once it
+ * listens. SIGTERM stops it.
+ */
+export async function startScriptIn(ns: string, script: string, args: readonly string[], what = 'workload'): Promise<NsBackend> {
+  const child = spawnIn(ns, process.execPath, ['-e', script, ...args])
   let out = ''
   let err = ''
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { err += d })
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${kind} backend in ${ns} did not start: ${err}`)), 10_000)
+    const timer = setTimeout(() => reject(new Error(`${what} in ${ns} did not start: ${err}`)), 10_000)
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       out += d
       const m = /"port":(\d+)/.exec(out)
       if (m) { clearTimeout(timer); resolve(Number(m[1])) }
     })
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} backend in ${ns} exited (${code}): ${err}`)) })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} in ${ns} exited (${code}): ${err}`)) })
   })
   return {
     port,
