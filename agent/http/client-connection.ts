@@ -10,8 +10,6 @@
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
-import { attributeSource } from '../identity/attribute-source'
-import { planDelivery, type DeliverySource } from '../routing/plan-delivery'
 import type { CompiledEndpoint, CompiledPort } from '../routing/routing-table'
 import { spliceSockets } from '../tcp/splice-sockets'
 import { BodyFramer } from './body-framer'
@@ -21,6 +19,7 @@ import type { RequestHead } from './http-head'
 import { parseRequestHead } from './parse-http-head'
 import { planHttpRequest, type ForwardPlan, type HttpBinding } from './plan-http-request'
 import type { ProxyShared } from './proxy-shared'
+import { RequestDelivery } from './request-delivery'
 import { UpstreamExchange } from './upstream-exchange'
 import type { UpstreamDelivery } from './upstream-pool'
 
@@ -48,8 +47,7 @@ export class ClientConnection {
   delivery: UpstreamDelivery | null = null
   /** The source identity of the exchange in flight, once known (for the access log). */
   private sourceIdentity: string | undefined = undefined
-  private attributed: DeliverySource | null = null
-  private attributedRevision = -1
+  private readonly deliveries: RequestDelivery
   /** Body bytes that came with the head; kept so the request can be sent again. */
   firstBody: Buffer | null = null
   reqBodyDone = false
@@ -77,6 +75,7 @@ export class ClientConnection {
     const addr = clientAddress ?? (socket as net.Socket).remoteAddress ?? 'unknown'
     this.client = addr.startsWith('::ffff:') ? addr.slice(7) : addr
     this.up = new UpstreamExchange(this)
+    this.deliveries = new RequestDelivery(shared.ctx, binding, this.client)
     this.idleSince = performance.now()
     // Half-open: a client may send its request, close its side, and still read the answer.
     socket.allowHalfOpen = true
@@ -231,36 +230,11 @@ export class ClientConnection {
    * through the tunnel. Returns the rejection to answer instead, if any.
    */
   deliverTo(endpoint: CompiledEndpoint): HttpRejection | undefined {
-    const ctx = this.shared.ctx
-    const table = ctx.table()
-    const source = this.source(table)
-    this.sourceIdentity = source.identity
-    const d = planDelivery({
-      table, localNode: ctx.node, port: this.port!, endpoint, source,
-      http: { method: this.req!.method, target: this.req!.path }, canTunnel: ctx.tunnel !== undefined,
-    })
     this.endpoint = endpoint
-    const decision = d.kind === 'direct' ? d.decision : d.kind === 'refuse' ? d.decision : undefined
-    if (decision !== undefined) ctx.authz?.recordDecision(decision)
-    if (d.kind === 'refuse') {
-      this.delivery = null
-      return reject(d.status, d.code, d.message)
-    }
-    this.delivery = d
-    return undefined
-  }
-
-  /**
-   * Who is asking: the verified tunnel peer, or attributed from the client address (the same
-   * for every request on the connection until the table changes, so it is kept per revision).
-   */
-  private source(table: ReturnType<ProxyShared['ctx']['table']>): DeliverySource {
-    if (this.binding.kind === 'inbound') return this.binding.source
-    if (this.attributed === null || this.attributedRevision !== table.revision) {
-      this.attributed = attributeSource(table, this.shared.ctx.node, this.client)
-      this.attributedRevision = table.revision
-    }
-    return this.attributed
+    const out = this.deliveries.plan(this.port!, endpoint, { method: this.req!.method, target: this.req!.path })
+    this.sourceIdentity = out.source
+    this.delivery = out.ok ? out.delivery : null
+    return out.ok ? undefined : out.rejection
   }
 
   /** Answers the client with a response of the proxy's own; `close` ends the connection after it. */
