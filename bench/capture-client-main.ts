@@ -1,0 +1,36 @@
+/**
+ * Client programs of the capture suite, run as their own process so they can run inside a
+ * namespace (`ip netns exec NS node capture-client-main.js ...`): the bench process itself
+ * cannot enter one. Each prints one JSON line.
+ *   iperf HOST PORT SECONDS   one iperf3 run (iperf-client.ts)
+ *   loop HOST PORT SECONDS    the one-at-a-time connection loop (connection-loop.ts)
+ *   probe HOST PORT SECONDS   until one HTTP/1.0 exchange gets 200, or the time is up
+ */
+import { connectionLoop, oneExchange } from './connection-loop'
+import { runIperf } from './iperf-client'
+
+async function main(): Promise<unknown> {
+  const [cmd, host, portText, secondsText] = process.argv.slice(2)
+  const target = { host: host ?? '', port: Number(portText) }
+  const seconds = Number(secondsText)
+  if (!host || !Number.isInteger(target.port) || !(seconds > 0)) throw new Error('usage: iperf|loop|probe HOST PORT SECONDS')
+  switch (cmd) {
+    case 'iperf': return runIperf(target, seconds)
+    case 'loop': return connectionLoop(target, seconds)
+    case 'probe': {
+      const deadline = Date.now() + seconds * 1000
+      for (;;) {
+        const err = await oneExchange(target)
+        if (err === undefined) return { ok: true }
+        if (Date.now() > deadline) return { ok: false, error: err }
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    default: throw new Error(`unknown command ${cmd ?? ''}`)
+  }
+}
+
+main().then((r) => { console.log(JSON.stringify(r)) }, (err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err))
+  process.exit(1)
+})

@@ -1,0 +1,95 @@
+/** Capture suite: medians over rounds, the table, capture/bind ratios against the target, ratios to stunnel, the JSON file. */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { BenchOptions } from './bench-options'
+import type { CaptureArm, CaptureArmName, CaptureSkipped } from './capture-arms'
+import type { CaptureSample } from './capture-measure'
+import { median } from './report'
+
+export interface CaptureSummary {
+  readonly name: CaptureArmName
+  readonly describe: string
+  readonly gbps: number
+  readonly cpuUsPerMB: number | null
+  readonly connPerSecond: number
+  readonly cpuUsPerConn: number | null
+  readonly connP50Us: number
+  readonly errors: number
+  readonly rounds: readonly CaptureSample[]
+}
+
+export interface Ratio { readonly what: string; readonly value: number | null; readonly limit?: string; readonly pass?: boolean | null }
+
+const medianOrNull = (v: ReadonlyArray<number | null>): number | null => {
+  const k = v.filter((x): x is number => x !== null)
+  return k.length ? median(k) : null
+}
+
+export function summarizeCapture(arm: CaptureArm, samples: readonly CaptureSample[]): CaptureSummary {
+  return {
+    name: arm.name, describe: arm.describe,
+    gbps: median(samples.map((s) => s.gbps)), cpuUsPerMB: medianOrNull(samples.map((s) => s.cpuUsPerMB)),
+    connPerSecond: median(samples.map((s) => s.connPerSecond)), cpuUsPerConn: medianOrNull(samples.map((s) => s.cpuUsPerConn)),
+    connP50Us: median(samples.map((s) => s.connP50Us)), errors: samples.reduce((n, s) => n + s.errors, 0), rounds: samples,
+  }
+}
+
+/** capture/bind with the target (capture costs at most 10% more: >= 0.90 for rates), then capture and bind against stunnel. */
+export function captureRatios(arms: readonly CaptureSummary[]): Ratio[] {
+  const by = (n: CaptureArmName): CaptureSummary | undefined => arms.find((a) => a.name === n)
+  const div = (a: number | null | undefined, b: number | null | undefined): number | null => (a != null && b ? a / b : null)
+  const target = (what: string, value: number | null): Ratio => ({ what, value, limit: '>= 0.90', pass: value === null ? null : value >= 0.9 })
+  const cap = by('capture'), bind = by('bind'), st = by('stunnel')
+  const out: Ratio[] = [
+    target('throughput capture/bind', div(cap?.gbps, bind?.gbps)),
+    target('new connections/s capture/bind', div(cap?.connPerSecond, bind?.connPerSecond)),
+    { what: 'CPU per MB capture/bind', value: div(cap?.cpuUsPerMB, bind?.cpuUsPerMB) },
+    { what: 'CPU per connection capture/bind', value: div(cap?.cpuUsPerConn, bind?.cpuUsPerConn) },
+  ]
+  for (const a of [cap, bind]) {
+    if (!a) continue
+    out.push({ what: `throughput ${a.name}/stunnel`, value: div(a.gbps, st?.gbps) }, { what: `new connections/s ${a.name}/stunnel`, value: div(a.connPerSecond, st?.connPerSecond) },
+      { what: `CPU per MB ${a.name}/stunnel`, value: div(a.cpuUsPerMB, st?.cpuUsPerMB) }, { what: `CPU per connection ${a.name}/stunnel`, value: div(a.cpuUsPerConn, st?.cpuUsPerConn) })
+  }
+  return out
+}
+
+const fmtRatio = (r: number | null): string => (r === null ? 'n/a' : `${r.toFixed(2)}x`)
+
+export function formatCaptureReport(arms: readonly CaptureSummary[], skipped: readonly CaptureSkipped[], opts: BenchOptions): string {
+  const rows = [['arm', 'Gbit/s', 'CPU-µs/MB', 'conn/s', 'CPU-µs/conn', 'conn p50', 'errors']]
+  for (const a of arms) {
+    rows.push([a.name, a.gbps.toFixed(2), a.cpuUsPerMB === null ? '-' : a.cpuUsPerMB.toFixed(1), Math.round(a.connPerSecond).toLocaleString('en-US'),
+      a.cpuUsPerConn === null ? '-' : a.cpuUsPerConn.toFixed(0), `${Math.round(a.connP50Us)} µs`, String(a.errors)])
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)))
+  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const out = [
+    `capture suite: medians over ${opts.rounds} interleaved rounds, ${opts.durationS} s per run; iperf3 -t ${opts.durationS} (one TCP stream), ` +
+      'then new connections one after another, each one HTTP/1.0 request; CPU is the agent process (stunnel: client + server), MB = 10^6 bytes received',
+    `1-min load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs at the end (anything else running skews the figures)`,
+    '', line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), '',
+  ]
+  for (const a of arms) out.push(`  ${a.name}: ${a.describe}`)
+  for (const s of skipped) out.push(`  ${s.name}: SKIPPED, ${s.reason}`)
+  for (const a of arms) {
+    const e = a.rounds.find((s) => s.firstError !== undefined)?.firstError
+    if (e !== undefined) out.push(`  ${a.name}: first connection error: ${e}`)
+  }
+  out.push('')
+  for (const r of captureRatios(arms)) {
+    out.push(r.limit === undefined ? `${r.what}: ${fmtRatio(r.value)}` : `target ${r.what} ${r.limit}: ${fmtRatio(r.value)} ${r.pass === null ? 'N/A' : r.pass ? 'PASS' : 'MISS'}`)
+  }
+  return out.join('\n')
+}
+
+export function writeCaptureJson(file: string, arms: readonly CaptureSummary[], skipped: readonly CaptureSkipped[], opts: BenchOptions): void {
+  const doc = {
+    suite: 'capture', date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, loadavg: os.loadavg(), model: os.cpus()[0]?.model ?? 'unknown', kernel: os.release(), node: process.version },
+    options: opts, arms, skipped, ratios: captureRatios(arms),
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+}

@@ -1,0 +1,51 @@
+/**
+ * The capture suite: a captured tcp connection (agent --capture, iptables REDIRECT in the
+ * OUTPUT chain) against the same connection to a VIP the agent binds, a direct connection and
+ * stunnel, in interleaved rounds. Root only: it needs network namespaces and iptables.
+ */
+import type { BenchOptions } from './bench-options'
+import { explainFailure, log } from './bench-log'
+import { netnsUnavailable } from './bench-netns'
+import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
+import { measureCaptureArm, warmUp, type CaptureSample } from './capture-measure'
+import { formatCaptureReport, summarizeCapture, writeCaptureJson } from './capture-report'
+import { which } from './processes'
+
+export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
+  const why = netnsUnavailable() ?? (which('iperf3') ? undefined : 'needs iperf3')
+  if (why) { log(`capture: skipped, ${why}`); return }
+  const wanted = new Set<CaptureArmName>(opts.captureArms)
+  const arms: CaptureArm[] = []
+  const skipped: CaptureSkipped[] = []
+  // The bind namespace also hosts the direct arm, so it is made whenever either is wanted.
+  const bind = wanted.has('bind') || wanted.has('direct') ? await startMeshArm('bind') : undefined
+  if (bind && wanted.has('direct')) arms.push(directArm(bind))
+  if (bind && wanted.has('bind')) arms.push(bind)
+  if (wanted.has('capture')) arms.push(await startMeshArm('capture'))
+  if (wanted.has('stunnel')) {
+    const st = await startHostStunnelArm()
+    if ('reason' in st) { skipped.push(st); log(`stunnel: skipped, ${st.reason}`) } else arms.push(st)
+  }
+  if (arms.length === 0) throw new Error('no capture arm to measure')
+  for (const a of arms) log(`${a.name}: iperf3 -> ${a.iperf.host}:${a.iperf.port}, loop -> ${a.http.host}:${a.http.port} (${a.describe})`)
+
+  for (const arm of arms) await warmUp(arm).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
+  const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
+  for (let round = 0; round < opts.rounds; round++) {
+    // Rotated each round, so no arm always runs first (or right after the same neighbour).
+    const shift = round % arms.length
+    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
+      const s = await measureCaptureArm(arm, round + 1, opts.durationS).catch(async (err: unknown) => {
+        throw new Error(`${arm.name}, round ${round + 1}: ${await explainFailure(err, arm.procs)}`)
+      })
+      samples.get(arm.name)!.push(s)
+      const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
+      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
+        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+    }
+  }
+  const summaries = arms.map((a) => summarizeCapture(a, samples.get(a.name)!))
+  console.log('\n' + formatCaptureReport(summaries, skipped, opts) + '\n')
+  writeCaptureJson(opts.captureOutput, summaries, skipped, opts)
+  log(`results written to ${opts.captureOutput}`)
+}
