@@ -10,10 +10,9 @@ import { callSizes, ioCounters, type CallSizes } from './proc-io'
 import type { TunnelArm } from './tunnel-arm'
 import { watchSessions } from './tunnel-sessions'
 
-export interface TunnelSample {
-  readonly round: number
+/** The figures of one tunnel arm: per round here, as medians in the summary. */
+export interface TunnelFigures {
   readonly gbps: number
-  readonly retransmits: number
   /** CPU of the arm's processes per MB (10^6 bytes) received by iperf3; null for direct. */
   readonly cpuUsPerMB: number | null
   /** The same during the iperf3 run, in % of one core, source side and destination side. */
@@ -30,6 +29,11 @@ export interface TunnelSample {
   /** nodemesh: distinct tunnel sessions to B seen during the loop (1 when the pool works). */
   readonly sessions: number | null
   readonly errors: number
+}
+
+export interface TunnelSample extends TunnelFigures {
+  readonly round: number
+  readonly retransmits: number
   readonly firstError?: string
 }
 

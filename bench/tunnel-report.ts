@@ -3,28 +3,15 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { BenchOptions, TunnelArmName } from './bench-options'
-import type { TunnelSample } from './measure-tunnel'
+import type { TunnelFigures, TunnelSample } from './measure-tunnel'
 import type { CallSizes } from './proc-io'
 import { median } from './report'
 import type { TunnelArm, TunnelSkipped } from './tunnel-arm'
 
-export interface TunnelArmSummary {
+/** Medians over rounds (sessions: the most seen in any round). */
+export interface TunnelArmSummary extends TunnelFigures {
   readonly name: TunnelArmName
   readonly describe: string
-  readonly gbps: number
-  readonly cpuUsPerMB: number | null
-  readonly cpuPctIperf: readonly [number, number] | null
-  /** Median mean call sizes during iperf3, source process then destination process. */
-  readonly iperfCalls: readonly CallSizes[] | null
-  readonly connPerSecond: number
-  readonly cpuUsPerConn: number | null
-  readonly cpuPctLoop: readonly [number, number] | null
-  readonly connP50Us: number
-  readonly connP99Us: number
-  readonly backendCpuUsPerConn: number
-  /** Most sessions seen in any round's loop. */
-  readonly sessions: number | null
-  readonly errors: number
   readonly rounds: readonly TunnelSample[]
 }
 
