@@ -9,16 +9,11 @@ import { parseServiceRef, serviceKey } from '../../registry/names'
 import type { Endpoint, EndpointHealth } from '../../registry/records'
 import type { RegisterEndpointInput } from '../../registry/store'
 
-/** A RegisterEndpoint request as decoded from the wire (zero values mean "not given"). */
-export interface RegistrationRequest {
-  readonly service: string
-  readonly node: string
-  readonly address: string
-  readonly ports: Readonly<Record<string, number>>
-  readonly weight: number
-  readonly labels: Readonly<Record<string, string>>
-  readonly health: string
-}
+/**
+ * A RegisterEndpoint request as decoded from the wire (zero values mean "not given"): the
+ * endpoint record's own fields, with health as the raw string (`''` when not given).
+ */
+export type RegistrationRequest = Omit<Endpoint, 'id' | 'health' | 'lease' | 'createdAt'> & { readonly health: string }
 
 export function planAgentRegistration(req: RegistrationRequest, agentNode: string): RegisterEndpointInput {
   if (req.node && req.node !== agentNode) {
