@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs'
 import { NmError } from '../registry/errors'
-import { writeFileAtomic } from './atomic-write'
+import { writeFileAtomicSync } from '../registry/atomic-write'
 import { parseTokenList, renderTokenList, type StoredToken } from './join-tokens'
 
 const LOCK_WAIT_MS = 5_000
@@ -16,7 +16,7 @@ export async function updateTokens<T>(file: string, change: (list: StoredToken[]
   await takeLock(lock)
   try {
     const { tokens, result } = change(readTokens(file))
-    writeFileAtomic(file, renderTokenList(tokens), 0o600)
+    writeFileAtomicSync(file, renderTokenList(tokens), 0o600)
     return result
   } finally {
     fs.rmSync(lock, { force: true })

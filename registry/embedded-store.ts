@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { mustParseCidr } from './cidr'
+import { writeFileAtomic } from './atomic-write'
 import { readRegistryFile, encodeRegistryFile } from './embedded-file'
 import { endLapsedLease, lapsedLeases, leaseLive, renewLease } from './embedded-leases'
 import { Draft, endpointService, jsonField, type EmbeddedState } from './embedded-state'
@@ -15,7 +16,6 @@ import { acquireFileLock, type FileLock } from './file-lock'
 import { serviceKey, splitServiceKey } from './names'
 import type { Endpoint, MeshConfig, Service } from './records'
 import { endpointFromInput, newEndpointId, serviceFromInput } from './record-from-input'
-import { writeFileAtomic } from './snapshot-file'
 import {
   recordId,
   type ChangeBatch, type ChangeEvent, type CreateServiceInput, type HeartbeatResult, type PutableKind, type PutableRecord,

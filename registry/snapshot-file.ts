@@ -3,47 +3,14 @@
  * startup the agent serves from it. The file holds raw record JSON and is re-validated on
  * load, so a corrupted or hand-edited file costs at most the records it breaks.
  */
-import crypto from 'node:crypto'
 import fs from 'node:fs/promises'
-import path from 'node:path'
+import { writeFileAtomic } from './atomic-write'
 import { RECORD_KINDS, type RecordKind } from './records'
 import { buildSnapshot, SNAPSHOT_FIELD } from './build-snapshot'
 import type { RejectedRecord, Snapshot } from './snapshot'
 import type { RegistryState } from './store'
 
 const FORMAT = 'nodemesh-snapshot/1'
-
-/**
- * Writes `data` so that a reader sees the old file or the new one, never a torn one: write a
- * temp file beside it, fsync, rename over, then fsync the directory so the rename survives a
- * crash. Creates the parent directory (mode 0700) when missing.
- */
-export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
-  const dir = path.dirname(file)
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`)
-  const fh = await fs.open(tmp, 'wx', mode)
-  try {
-    await fh.writeFile(data)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await fs.rename(tmp, file)
-  } catch (err) {
-    await fs.rm(tmp, { force: true })
-    throw err
-  }
-  await syncDir(dir)
-}
-
-async function syncDir(dir: string): Promise<void> {
-  // Some filesystems refuse fsync on a directory; the rename is still atomic there.
-  const fh = await fs.open(dir, 'r').catch(() => undefined)
-  if (!fh) return
-  try { await fh.sync() } catch { /* best effort */ } finally { await fh.close() }
-}
 
 export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<void> {
   const records: Record<string, Record<string, unknown>> = {}

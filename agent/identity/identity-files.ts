@@ -7,7 +7,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { writeFileAtomic } from '../../ca/atomic-write'
+import { writeFileAtomicSync as writeFileAtomic } from '../../registry/atomic-write'
 import { NmError } from '../../registry/errors'
 
 export interface StoredCert {
