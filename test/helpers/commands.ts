@@ -16,14 +16,28 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 15_000): P
   })
 }
 
-/** curl with `-w` appending the status code on its own last line. */
-export async function curl(args: readonly string[]): Promise<{ status: number; body: string; headers: string }> {
-  const r = await run('curl', ['-sS', '-D', '-', '-o', '-', '--max-time', '10', ...args])
-  if (r.code !== 0) throw new Error(`curl ${args.join(' ')} failed (${r.code}): ${r.stderr}`)
-  const split = r.stdout.indexOf('\r\n\r\n')
-  const headers = r.stdout.slice(0, split)
+export interface CurlResult {
+  status: number
+  body: string
+  headers: string
+}
+
+/** The arguments that make curl print the response head, then the body, to stdout. */
+export const CURL_ARGS = ['-sS', '-D', '-', '-o', '-', '--max-time', '10'] as const
+
+/** Splits what curl run with CURL_ARGS printed into status, response head and body. */
+export function parseCurlOutput(stdout: string): CurlResult {
+  const split = stdout.indexOf('\r\n\r\n')
+  const headers = stdout.slice(0, split)
   const status = Number(/^HTTP\/\S+ (\d{3})/.exec(headers)?.[1] ?? 0)
-  return { status, headers, body: r.stdout.slice(split + 4) }
+  return { status, headers, body: stdout.slice(split + 4) }
+}
+
+/** curl printing the response head and body: status, head and body, parsed. */
+export async function curl(args: readonly string[]): Promise<CurlResult> {
+  const r = await run('curl', [...CURL_ARGS, ...args])
+  if (r.code !== 0) throw new Error(`curl ${args.join(' ')} failed (${r.code}): ${r.stderr}`)
+  return parseCurlOutput(r.stdout)
 }
 
 export async function dig(server: string, port: number, args: readonly string[]): Promise<Run> {

@@ -5,7 +5,7 @@
  * never collide and a crashed run's leftovers can be recognized and removed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { run, type Run } from './commands'
+import { CURL_ARGS, parseCurlOutput, run, type CurlResult, type Run } from './commands'
 
 /** Every namespace this file creates is `nme2e-ROLE-PID`. */
 const NS_PATTERN = /^nme2e-(hA|hB|wA|wB)-(\d+)$/
@@ -56,13 +56,10 @@ export async function httpGetIn(ns: string, url: string): Promise<{ status: numb
 }
 
 /** curl from inside `ns`, parsed as commands.ts `curl` does: status, response head, body. */
-export async function curlIn(ns: string, args: readonly string[]): Promise<{ status: number; body: string; headers: string }> {
-  const r = await runIn(ns, 'curl', ['-sS', '-D', '-', '-o', '-', '--max-time', '10', ...args])
+export async function curlIn(ns: string, args: readonly string[]): Promise<CurlResult> {
+  const r = await runIn(ns, 'curl', [...CURL_ARGS, ...args])
   if (r.code !== 0) throw new Error(`curl ${args.join(' ')} in ${ns} failed (${r.code}): ${r.stderr}`)
-  const split = r.stdout.indexOf('\r\n\r\n')
-  const headers = r.stdout.slice(0, split)
-  const status = Number(/^HTTP\/\S+ (\d{3})/.exec(headers)?.[1] ?? 0)
-  return { status, headers, body: r.stdout.slice(split + 4) }
+  return parseCurlOutput(r.stdout)
 }
 
 /** Deletes namespaces left by earlier runs of these tests whose process is gone. */
