@@ -16,8 +16,6 @@ import { identityForSni } from './sni-for-identity'
 import { TUNNEL_HTTP2_SETTINGS, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SESSION_WINDOW } from './tunnel-settings'
 import { verifyPeerCertificate } from './verify-peer'
 
-export { deliverTcp } from './deliver-tcp'
-
 export const ERROR_HEADER = 'x-nodemesh-error'
 
 export interface InboundDelivery {
@@ -70,7 +68,8 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
   const idleTimeoutMs = opts.idleTimeoutMs ?? 5 * 60_000
   const sessions = new Map<http2.ServerHttp2Session, SessionState | undefined>()
   const counts = { secureConnections: 0, handshakeFailures: 0, rejectedPeers: 0 }
-  let boundPort = opts.port
+  // Set once listening, before any stream arrives: planInbound refuses CONNECTs to it.
+  let tunnelAddress = ''
 
   const server = http2.createSecureServer({
     minVersion: 'TLSv1.3',
@@ -153,7 +152,7 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
     })
     const authority = headers[':authority']
     const plan = planInbound({
-      table: opts.table(), localNode: opts.localNode, tunnelAddress: joinHostPort(opts.address, boundPort),
+      table: opts.table(), localNode: opts.localNode, tunnelAddress,
       agentPorts: opts.agentPorts, peer: state.peer, method: String(headers[':method'] ?? ''), authority,
     })
     if (plan.kind === 'reject') {
@@ -171,7 +170,8 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
       resolve()
     })
   })
-  boundPort = (server.address() as net.AddressInfo).port
+  const boundPort = (server.address() as net.AddressInfo).port
+  tunnelAddress = joinHostPort(opts.address, boundPort)
   server.on('error', (err) => log.error({ err }, 'tunnel listener error'))
 
   return {
