@@ -14,8 +14,6 @@ export interface StoredToken {
   readonly usedAt?: string
 }
 
-export const DEFAULT_TOKEN_TTL_MS = 3_600_000
-
 export function newJoinToken(): string {
   return crypto.randomBytes(32).toString('base64url')
 }

@@ -50,8 +50,3 @@ export function parseServiceRef(ref: string, namespace?: string): { namespace: s
   if (!isValidName(ns)) throw new NmError('NM_BAD_ARGUMENT', `namespace "${ns}" must be a DNS label (lowercase letters, digits, '-')`)
   return { namespace: ns, name }
 }
-
-/** SPIFFE identity of a service account. */
-export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`
-}
