@@ -2,36 +2,15 @@
  * The built CLI straight against a real redis-server (`--redis URL`). Needs a build first
  * (`npm test` builds; or `npx tsc -p . ; node scripts/copy-assets.js`).
  */
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import t from 'tap'
 import YAML from 'yaml'
-import { haveRedisServer, startRedis } from '../helpers/redis-server'
-import { BUILT_CLI, runCli, stderrLines, type CliRun } from './spawn-cli'
-
-if (!fs.existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: build first with \`npm run build\``)
-if (!haveRedisServer()) throw new Error('redis-server is not installed: these tests need a real one')
+import { startCliAgainstRedis } from './cli-against-redis'
 
 interface ServiceJson { name: string; namespace: string; vip: string; serviceAccount: string; ports: Array<{ name: string; port: number; protocol: string }> }
 interface EndpointJson { id: string; service: string; node: string; address: string; ports: Record<string, number>; weight: number; labels: Record<string, string>; lease: string | null }
 
 t.test('service, endpoint and mesh commands against Redis', async (t) => {
-  const redis = await startRedis()
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-cli-redis-'))
-  t.teardown(async () => { await redis.stop(); fs.rmSync(stateDir, { recursive: true, force: true }) })
-  const cli = (...args: string[]): Promise<CliRun> => runCli(['--redis', redis.url, ...args], { NODEMESH_STATE_DIR: stateDir })
-  const ok = async (...args: string[]): Promise<string> => {
-    const r = await cli(...args)
-    t.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
-    return r.stdout
-  }
-  const fails = async (code: number, pattern: RegExp, ...args: string[]): Promise<void> => {
-    const r = await cli(...args)
-    t.equal(r.code, code, `${args.join(' ')} exits ${code}`)
-    t.equal(stderrLines(r).length, 1, `${args.join(' ')}: one line`)
-    t.match(r.stderr, pattern, args.join(' '))
-  }
+  const { ok, fails } = await startCliAgainstRedis(t, 'nm-cli-redis-')
 
   t.match(await ok('mesh', 'init', '--vip-cidr', '10.200.0.0/24', '--trust-domain', 'example.org'),
     /mesh initialised: VIP CIDR 10\.200\.0\.0\/24, trust domain example\.org/)
