@@ -5,6 +5,7 @@
  */
 import type { BenchOptions } from './bench-options'
 import { explainFailure, log } from './bench-log'
+import { runInterleavedRounds } from './interleaved-rounds'
 import { netnsUnavailable } from './bench-netns'
 import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
 import { measureCaptureArm, warmUp, type CaptureSample } from './capture-measure'
@@ -30,20 +31,10 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   for (const a of arms) log(`${a.name}: iperf3 -> ${a.iperf.host}:${a.iperf.port}, loop -> ${a.http.host}:${a.http.port} (${a.describe})`)
 
   for (const arm of arms) await warmUp(arm).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
-  const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
-  for (let round = 0; round < opts.rounds; round++) {
-    // Rotated each round, so no arm always runs first (or right after the same neighbour).
-    const shift = round % arms.length
-    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
-      const s = await measureCaptureArm(arm, round + 1, opts.durationS).catch(async (err: unknown) => {
-        throw new Error(`${arm.name}, round ${round + 1}: ${await explainFailure(err, arm.procs)}`)
-      })
-      samples.get(arm.name)!.push(s)
-      const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
-      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
-        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
-    }
-  }
+  const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
+  const samples = await runInterleavedRounds(arms, opts.rounds, (arm, round) => measureCaptureArm(arm, round, opts.durationS), (s: CaptureSample) =>
+    `${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
+    `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
   const summaries = arms.map((a) => summarizeCapture(a, samples.get(a.name)!))
   console.log('\n' + formatCaptureReport(summaries, skipped, opts) + '\n')
   writeCaptureJson(opts.captureOutput, summaries, skipped, opts)

@@ -9,7 +9,8 @@ import type { ArmName, BenchOptions } from './bench-options'
 import { measureArm, runWrk, type Sample } from './measure'
 import { startNodemeshArm } from './nodemesh-arm'
 import { directArm, startHaproxyArm, startNginxArm } from './peers'
-import { explainFailure, log } from './bench-log'
+import { log } from './bench-log'
+import { runInterleavedRounds } from './interleaved-rounds'
 import { which } from './processes'
 import { formatReport, summarize, writeJson } from './report'
 
@@ -34,20 +35,11 @@ export async function runL7Suite(opts: BenchOptions): Promise<void> {
     if (w.errors > 0) log(`warning: ${arm.name} had ${w.errors} errors during warm-up`)
   }
 
-  const samples = new Map<ArmName, Sample[]>(arms.map((a) => [a.name, []]))
   const settings = { connections: opts.connections, durationS: opts.durationS, backendPids: backend.workerPids }
-  for (let round = 0; round < opts.rounds; round++) {
-    const shift = round % arms.length
-    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
-      const s = await measureArm(arm, round + 1, settings).catch(async (err: unknown) => {
-        throw new Error(`${arm.name}, round ${round + 1}: ${await explainFailure(err, arm.procs)}`)
-      })
-      samples.get(arm.name)!.push(s)
-      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${Math.round(s.rps)} req/s` +
-        (s.cpuUsPerReq === null ? '' : `, ${s.cpuUsPerReq.toFixed(1)} CPU-µs/req (${s.cpuPct!.toFixed(0)}% of a core)`) +
-        `, c=1 p50 ${s.p50Us} µs p99 ${s.p99Us} µs${s.errors ? `, ${s.errors} errors` : ''}`)
-    }
-  }
+  const samples = await runInterleavedRounds(arms, opts.rounds, (arm, round) => measureArm(arm, round, settings), (s: Sample) =>
+    `${Math.round(s.rps)} req/s` +
+    (s.cpuUsPerReq === null ? '' : `, ${s.cpuUsPerReq.toFixed(1)} CPU-µs/req (${s.cpuPct!.toFixed(0)}% of a core)`) +
+    `, c=1 p50 ${s.p50Us} µs p99 ${s.p99Us} µs${s.errors ? `, ${s.errors} errors` : ''}`)
 
   const summaries = arms.map((a) => summarize(a, samples.get(a.name)!))
   console.log('\n' + formatReport(summaries, skipped, opts) + '\n')

@@ -5,6 +5,7 @@
  */
 import type { BenchOptions, TunnelArmName } from './bench-options'
 import { explainFailure, log } from './bench-log'
+import { runInterleavedRounds } from './interleaved-rounds'
 import { connectionLoop } from './connection-loop'
 import { runIperf } from './iperf-client'
 import { measureTunnelArm, type TunnelSample } from './measure-tunnel'
@@ -37,22 +38,14 @@ export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
     if (w.errors > 0) log(`warning: ${arm.name} had ${w.errors} connection errors during warm-up (first: ${w.firstError})`)
   }
 
-  const samples = new Map<TunnelArmName, TunnelSample[]>(arms.map((a) => [a.name, []]))
   const settings = { durationS: opts.durationS, backendPids: backends.pids }
-  for (let round = 0; round < opts.rounds; round++) {
-    const shift = round % arms.length
-    for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
-      const s = await measureTunnelArm(arm, round + 1, settings).catch(async (err: unknown) => {
-        throw new Error(`${arm.name}, round ${round + 1}: ${await explainFailure(err, [...arm.procs, ...backends.procs])}`)
-      })
-      samples.get(arm.name)!.push(s)
-      const cpu = (us: number | null, per: string, pct: readonly [number, number] | null): string =>
-        us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per}, ${pct![0].toFixed(0)}+${pct![1].toFixed(0)}% of a core)`
-      log(`round ${round + 1}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB', s.cpuPctIperf)}, ` +
-        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn', s.cpuPctLoop)}` +
-        (s.sessions === null ? '' : `, ${s.sessions} tunnel session(s)`) + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
-    }
-  }
+  const cpu = (us: number | null, per: string, pct: readonly [number, number] | null): string =>
+    us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per}, ${pct![0].toFixed(0)}+${pct![1].toFixed(0)}% of a core)`
+  const samples = await runInterleavedRounds(arms, opts.rounds, (arm, round) => measureTunnelArm(arm, round, settings), (s: TunnelSample) =>
+    `${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB', s.cpuPctIperf)}, ` +
+    `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn', s.cpuPctLoop)}` +
+    (s.sessions === null ? '' : `, ${s.sessions} tunnel session(s)`) + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''),
+  backends.procs)
 
   const summaries = arms.map((a) => summarizeTunnel(a, samples.get(a.name)!))
   console.log('\n' + formatTunnelReport(summaries, skipped, opts) + '\n')
