@@ -4,8 +4,8 @@
  * as Consul's agent re-syncs its local services.
  */
 import fs from 'node:fs/promises'
-import path from 'node:path'
 import type { Endpoint } from '../../registry/records'
+import { writeFileAtomic } from '../../registry/atomic-write'
 import type { RegisterEndpointInput } from '../../registry/store'
 
 export class LocalEndpoints {
@@ -39,9 +39,6 @@ export class LocalEndpoints {
   }
 
   private async save(): Promise<void> {
-    const tmp = `${this.file}.${process.pid}.tmp`
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 })
-    await fs.writeFile(tmp, `${JSON.stringify(this.all(), null, 2)}\n`, { mode: 0o600 })
-    await fs.rename(tmp, this.file)
+    await writeFileAtomic(this.file, `${JSON.stringify(this.all(), null, 2)}\n`, 0o600)
   }
 }
