@@ -77,7 +77,6 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       capture?.onSnapshot(saved.snapshot)
     }
 
-    let lastSyncAt: number | undefined
     const registryState = { connected: false, stalenessSeconds: 0 }
     const synced = new Promise<void>((resolve) => {
       const watcher: RegistryWatcher = watchRegistry({
@@ -93,8 +92,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       const tick = setInterval(() => {
         const st = watcher.status()
         if (st.connected) resolve()
-        lastSyncAt = st.lastSyncAt ?? lastSyncAt
-        const since = lastSyncAt ?? saved?.savedAt
+        const since = st.lastSyncAt ?? saved?.savedAt
         registryState.connected = st.connected
         registryState.stalenessSeconds = st.connected || since === undefined ? 0 : (Date.now() - since) / 1000
         metrics.registryConnected.set(st.connected ? 1 : 0)
