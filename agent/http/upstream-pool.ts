@@ -221,10 +221,6 @@ export class UpstreamPool {
     for (const conn of this.all) conn.sweep(now, this.options.idleTimeoutMs)
   }
 
-  idleCount(target: string): number {
-    return this.idle.get(target)?.length ?? 0
-  }
-
   /** Called by a connection when its socket closed. */
   forget(conn: UpstreamConn): void {
     this.all.delete(conn)
