@@ -66,24 +66,23 @@ static napi_value make_result(napi_env env, const char *address, unsigned port) 
   return obj;
 }
 
-static napi_value original_dst_v4(napi_env env, int fd) {
-  struct sockaddr_in dst;
-  socklen_t len = sizeof dst;
+/* Asks the kernel for the pre-REDIRECT destination with the option of `family` (IPv4 or IPv6). */
+static napi_value original_dst(napi_env env, int fd, int family) {
+  struct sockaddr_storage dst;
   memset(&dst, 0, sizeof dst);
-  if (getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &dst, &len) != 0) return throw_errno(env, "getsockopt(SO_ORIGINAL_DST)", errno);
-  char text[INET_ADDRSTRLEN];
-  if (inet_ntop(AF_INET, &dst.sin_addr, text, sizeof text) == NULL) return throw_errno(env, "inet_ntop", errno);
-  return make_result(env, text, ntohs(dst.sin_port));
-}
-
-static napi_value original_dst_v6(napi_env env, int fd) {
-  struct sockaddr_in6 dst;
-  socklen_t len = sizeof dst;
-  memset(&dst, 0, sizeof dst);
-  if (getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &dst, &len) != 0) return throw_errno(env, "getsockopt(IP6T_SO_ORIGINAL_DST)", errno);
+  int v4 = family == AF_INET;
+  /* The exact size of the family's address, as older kernels insist on. */
+  socklen_t len = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  if (getsockopt(fd, v4 ? SOL_IP : SOL_IPV6, v4 ? SO_ORIGINAL_DST : IP6T_SO_ORIGINAL_DST, &dst, &len) != 0) {
+    return throw_errno(env, v4 ? "getsockopt(SO_ORIGINAL_DST)" : "getsockopt(IP6T_SO_ORIGINAL_DST)", errno);
+  }
+  const struct sockaddr_in *d4 = (const struct sockaddr_in *)&dst;
+  const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *)&dst;
   char text[INET6_ADDRSTRLEN];
-  if (inet_ntop(AF_INET6, &dst.sin6_addr, text, sizeof text) == NULL) return throw_errno(env, "inet_ntop", errno);
-  return make_result(env, text, ntohs(dst.sin6_port));
+  if (inet_ntop(family, v4 ? (const void *)&d4->sin_addr : (const void *)&d6->sin6_addr, text, sizeof text) == NULL) {
+    return throw_errno(env, "inet_ntop", errno);
+  }
+  return make_result(env, text, ntohs(v4 ? d4->sin_port : d6->sin6_port));
 }
 #endif
 
@@ -110,11 +109,10 @@ static napi_value get_original_dst(napi_env env, napi_callback_info info) {
   struct sockaddr_storage local;
   socklen_t len = sizeof local;
   if (getsockname(fd, (struct sockaddr *)&local, &len) != 0) return throw_errno(env, "getsockname", errno);
-  if (local.ss_family == AF_INET) return original_dst_v4(env, fd);
+  if (local.ss_family == AF_INET) return original_dst(env, fd, AF_INET);
   if (local.ss_family == AF_INET6) {
     const struct sockaddr_in6 *l6 = (const struct sockaddr_in6 *)&local;
-    if (IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr)) return original_dst_v4(env, fd);
-    return original_dst_v6(env, fd);
+    return original_dst(env, fd, IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr) ? AF_INET : AF_INET6);
   }
   return throw_errno(env, "getOriginalDst: not an IP socket", EAFNOSUPPORT);
 #else
