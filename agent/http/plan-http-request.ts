@@ -82,7 +82,7 @@ export function planHttpRequest(input: PlanHttpInput): HttpPlan {
   const host = head.targetForm === 'absolute' ? head.authority : undefined
   return {
     kind: 'forward', port, endpoint,
-    head: buildUpstreamHead(head, head.path, host, input.clientAddress),
+    head: buildUpstreamHead(head, host, input.clientAddress),
     idempotent: IDEMPOTENT.has(head.method),
   }
 }
@@ -93,7 +93,7 @@ function planInbound(bindings: readonly TargetBinding[], head: RequestHead): Htt
   if (http === undefined) return refuse(400, 'NM_NOT_HTTP_PORT', 'the tunnel target serves no HTTP port')
   return {
     kind: 'forward', port: http.port, endpoint: http.endpoint,
-    head: buildUpstreamHead(head, head.path, undefined, undefined),
+    head: buildUpstreamHead(head, undefined, undefined),
     idempotent: IDEMPOTENT.has(head.method),
   }
 }

@@ -16,16 +16,16 @@ function dropped(f: HttpHeader, named: readonly string[]): boolean {
 }
 
 /**
- * The head to send upstream. `path` is the origin-form target; `host` replaces the Host value
+ * The head to send upstream, to the request's origin-form path. `host` replaces the Host value
  * (absolute-form requests, RFC 9112 3.2.2) or is undefined to keep the client's.
  * `clientAddress` undefined leaves X-Forwarded-For as it came (the destination side of the
  * tunnel: the source agent already added the client).
  */
-export function buildUpstreamHead(head: RequestHead, path: string, host: string | undefined, clientAddress: string | undefined): string {
+export function buildUpstreamHead(head: RequestHead, host: string | undefined, clientAddress: string | undefined): string {
   const headers = head.headers
   let xff = -1
   if (clientAddress !== undefined) for (let i = 0; i < headers.length; i++) if (headers[i]!.lower === 'x-forwarded-for') xff = i
-  let out = `${head.method} ${path} HTTP/1.${head.versionMinor}\r\n`
+  let out = `${head.method} ${head.path} HTTP/1.${head.versionMinor}\r\n`
   let hostWritten = false
   let hasProto = false
   for (let i = 0; i < headers.length; i++) {
