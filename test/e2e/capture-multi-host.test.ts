@@ -10,12 +10,12 @@
  * upstream ones) are not captured; a clean exit removes every rule on both hosts.
  * Needs a build (`npm test` builds first) and the SO_ORIGINAL_DST addon.
  */
-import fs from 'node:fs'
 import t from 'tap'
 import { loadOriginalDst } from '../../agent/capture/original-dst'
 import { NmError } from '../../registry/errors'
-import { CLI, startAgent, waitFor, type AgentProcess } from '../helpers/agent-process'
+import { CLI, waitFor, type AgentProcess } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
+import { startHostAgents } from '../helpers/netns-agents'
 import {
   createTopology, curlIn, netnsUnavailable, removeStaleNamespaces, runIn, spawnIn, startBackendIn, startScriptIn, tcpExchangeIn,
 } from '../helpers/netns'
@@ -242,20 +242,7 @@ if (skipReason !== undefined) {
     await waitFor(async () => (await redisCliIn(net.wB, '10.77.2.2', CACHE_TARGET_PORT, ['PING'])).stdout.trim() === 'PONG',
       'redis-server in wB', 10_000)
 
-    const tokenA = await ca.joinToken('node-a')
-    const a = await startAgent({
-      netns: net.hA, node: 'node-a', redisUrl: redis.url,
-      extraArgs: ['--capture', '--local-address', '10.77.1.1', '--tunnel-address', '10.77.0.1:15008',
-        '--join-token', tokenA, '--ca-address', ca.address, '--ca-bundle', ca.bundle],
-    })
-    cleanup.push(async () => { await a.stop(); fs.rmSync(a.stateDir, { recursive: true, force: true }) })
-    const bundleB = await ca.issueNode('node-b')
-    const b = await startAgent({
-      netns: net.hB, node: 'node-b', redisUrl: redis.url,
-      extraArgs: ['--capture', '--local-address', '10.77.2.1', '--tunnel-address', '10.77.0.2:15008',
-        '--node-credential', bundleB, '--ca-address', ca.address],
-    })
-    cleanup.push(async () => { await b.stop(); fs.rmSync(b.stateDir, { recursive: true, force: true }) })
+    const { a, b } = await startHostAgents(net, redis.url, ca, ['--capture'], cleanup)
 
     for (const [agent, args] of [
       [b, ['register', 'web', '--address', '10.77.2.2', '--port', String(web.port)]],

@@ -8,10 +8,10 @@
  * by their source address, and agent B authorizes them by the identity in A's certificate.
  * Needs a build (`npm test` builds first).
  */
-import fs from 'node:fs'
 import t from 'tap'
-import { CLI, startAgent, waitFor, type AgentProcess } from '../helpers/agent-process'
+import { CLI, waitFor, type AgentProcess } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
+import { startHostAgents } from '../helpers/netns-agents'
 import {
   canConnectIn, createTopology, curlIn, netnsUnavailable, removeStaleNamespaces, runIn, startBackendIn, tcpExchangeIn,
 } from '../helpers/netns'
@@ -76,20 +76,7 @@ if (skipReason !== undefined) {
     const echo = await startBackendIn(net.wB, 'echo', '10.77.2.2')
     cleanup.push(() => echo.close())
 
-    const tokenA = await ca.joinToken('node-a')
-    const a = await startAgent({
-      netns: net.hA, node: 'node-a', redisUrl: redis.url,
-      extraArgs: ['--local-address', '10.77.1.1', '--tunnel-address', '10.77.0.1:15008',
-        '--join-token', tokenA, '--ca-address', ca.address, '--ca-bundle', ca.bundle],
-    })
-    cleanup.push(async () => { await a.stop(); fs.rmSync(a.stateDir, { recursive: true, force: true }) })
-    const bundleB = await ca.issueNode('node-b')
-    const b = await startAgent({
-      netns: net.hB, node: 'node-b', redisUrl: redis.url,
-      extraArgs: ['--local-address', '10.77.2.1', '--tunnel-address', '10.77.0.2:15008',
-        '--node-credential', bundleB, '--ca-address', ca.address],
-    })
-    cleanup.push(async () => { await b.stop(); fs.rmSync(b.stateDir, { recursive: true, force: true }) })
+    const { a, b } = await startHostAgents(net, redis.url, ca, [], cleanup)
 
     // The CLI reaches each agent through its API socket, a file: no network namespace applies.
     for (const [agent, args] of [
