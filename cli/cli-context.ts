@@ -8,14 +8,13 @@ import { parseRedisUrl } from './parse-flag-values'
 import { chooseRegistryTarget, openRegistry, type GlobalFlags, type RegistryBackend } from './open-registry'
 
 /** Global flags from any (sub)command; an empty NODEMESH_REDIS_URL counts as not set. */
-export function globalFlags(cmd: Command): GlobalFlags & { redisGiven: boolean } {
+export function globalFlags(cmd: Command): GlobalFlags {
   const o = cmd.optsWithGlobals<{ redis?: string; stateDir?: string; apiSocket?: string }>()
   const redis = o.redis ? parseRedisUrl(o.redis) : undefined
   return {
     ...(redis ? { redis } : {}),
     stateDir: o.stateDir || defaultStateDir(),
     ...(o.apiSocket ? { apiSocket: o.apiSocket } : {}),
-    redisGiven: redis !== undefined,
   }
 }
 

@@ -32,7 +32,7 @@ export function addEndpointCommands(program: Command): void {
       const node = o.node === undefined ? undefined : parseNodeName(o.node)
       const weight = o.weight === undefined ? undefined : parseWeight(o.weight)
       const labels = parseLabels(o.label)
-      if (globalFlags(cmd).redisGiven && node === undefined) {
+      if (globalFlags(cmd).redis !== undefined && node === undefined) {
         throw new NmError('NM_BAD_ARGUMENT', 'with --redis, register needs --node NODE (the host the workload runs on)')
       }
       const ep = await withRegistry(cmd, async (reg) => {
