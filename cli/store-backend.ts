@@ -4,6 +4,7 @@
  */
 import { policyNotFound, selectPolicies } from '../agent/api/policy-wire'
 import { selectEndpoints, selectServices } from '../agent/api/select-records'
+import { withDeadline } from '../agent/api/with-deadline'
 import { buildSnapshot } from '../registry/build-snapshot'
 import { NmError, isNmError } from '../registry/errors'
 import { parseServiceRef, serviceKey } from '../registry/names'
@@ -13,23 +14,19 @@ import type { RegistryBackend } from './open-registry'
 /** How long one CLI call may wait for the registry before it is called unreachable. */
 const CALL_DEADLINE_MS = 8000
 
-function withDeadline<T>(work: Promise<T>, description: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NmError('NM_REGISTRY_UNREACHABLE',
-      `the registry at ${description} did not answer within ${CALL_DEADLINE_MS / 1000}s: check that it is up and reachable`)), CALL_DEADLINE_MS)
-  })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+function bounded<T>(work: Promise<T>, description: string): Promise<T> {
+  return withDeadline(work, CALL_DEADLINE_MS, () => new NmError('NM_REGISTRY_UNREACHABLE',
+    `the registry at ${description} did not answer within ${CALL_DEADLINE_MS / 1000}s: check that it is up and reachable`))
 }
 
 export async function openStoreBackend(url: string): Promise<RegistryBackend> {
   const { openStore, redactUrl } = require('../registry/open-store') as typeof import('../registry/open-store')
-  const store = await withDeadline(openStore(url, { role: 'cli' }), redactUrl(url))
+  const store = await bounded(openStore(url, { role: 'cli' }), redactUrl(url))
   return storeBackend(store)
 }
 
 export function storeBackend(store: RegistryStore): RegistryBackend {
-  const d = <T>(p: Promise<T>) => withDeadline(p, store.description)
+  const d = <T>(p: Promise<T>) => bounded(p, store.description)
   const snapshot = async () => buildSnapshot(await d(store.load())).snapshot
   const keyOf = (ref: string) => {
     const r = parseServiceRef(ref)

@@ -11,6 +11,7 @@ import type { AgentStatus } from './agent-status'
 import { checkAgentDeregistration, planAgentRegistration, type RegistrationRequest } from './plan-registration'
 import { policyFromWire, policyNotFound, policyToWire, selectPolicies, type WirePolicy } from './policy-wire'
 import { requireEndpoint, selectEndpoints, selectServices } from './select-records'
+import { withDeadline } from './with-deadline'
 
 export interface AgentApiDeps {
   readonly store: RegistryStore
@@ -56,13 +57,8 @@ export function portsFromWire(ports: readonly WirePort[]): ServicePort[] {
 export const REGISTRY_CALL_DEADLINE_MS = 2500
 
 function bounded<T>(work: Promise<T>, description: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new NmError('NM_REGISTRY_UNREACHABLE',
-      `the registry at ${description} did not answer within ${REGISTRY_CALL_DEADLINE_MS / 1000}s: check it is up; a write may still apply, so list before retrying`)),
-    REGISTRY_CALL_DEADLINE_MS)
-  })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+  return withDeadline(work, REGISTRY_CALL_DEADLINE_MS, () => new NmError('NM_REGISTRY_UNREACHABLE',
+    `the registry at ${description} did not answer within ${REGISTRY_CALL_DEADLINE_MS / 1000}s: check it is up; a write may still apply, so list before retrying`))
 }
 
 export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
