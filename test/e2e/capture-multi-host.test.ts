@@ -13,7 +13,7 @@
 import t from 'tap'
 import { loadOriginalDst } from '../../agent/capture/original-dst'
 import { NmError } from '../../registry/errors'
-import { CLI, waitFor, type AgentProcess } from '../helpers/agent-process'
+import { certsOf, CLI, waitFor } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
 import { startHostAgents } from '../helpers/netns-agents'
 import {
@@ -112,11 +112,6 @@ if (mode === 'bulk') {
   s.setTimeout(10000, () => s.destroy(new Error('ETIMEDOUT')))
 }
 `
-
-async function certsOf(agent: AgentProcess): Promise<string[]> {
-  const view = JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/certs`)).body) as { certs?: Array<{ identity: string }> }
-  return (view.certs ?? []).map((c) => c.identity)
-}
 
 async function natRules(ns: string): Promise<string[]> {
   const r = await runIn(ns, 'iptables', ['-w', '-t', 'nat', '-S'])

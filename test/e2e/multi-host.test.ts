@@ -8,7 +8,7 @@
  */
 import net from 'node:net'
 import t from 'tap'
-import { httpGet, runCli, startAgent, waitFor, type AgentProcess } from '../helpers/agent-process'
+import { certsOf, httpGet, policiesIn, runCli, startAgent, waitFor } from '../helpers/agent-process'
 import { startEchoBackend, startHttpBackend } from '../helpers/backends'
 import { startCa } from '../helpers/ca-process'
 import { curl } from '../helpers/commands'
@@ -18,15 +18,6 @@ import { haveRedisServer, startRedis } from '../helpers/redis-server'
 const HOST_A = '127.0.10.1'
 const HOST_B = '127.0.10.2'
 const TD = 'nodemesh.local'
-
-async function certsOf(agent: AgentProcess): Promise<string[]> {
-  const view = JSON.parse((await httpGet(`http://127.0.0.1:${agent.ports.admin}/debug/certs`)).body) as { certs?: Array<{ identity: string }> }
-  return (view.certs ?? []).map((c) => c.identity)
-}
-
-async function policiesIn(agent: AgentProcess): Promise<string[]> {
-  return Object.keys((JSON.parse((await httpGet(`http://127.0.0.1:${agent.ports.admin}/debug/snapshot`)).body) as { policies: object }).policies)
-}
 
 /** Sends `payload`, half-closes, and collects what comes back until the peer closes. */
 function tcpExchange(host: string, port: number, payload: Buffer): Promise<{ data: Buffer; error?: string }> {

@@ -9,7 +9,7 @@
  * Needs a build (`npm test` builds first).
  */
 import t from 'tap'
-import { CLI, waitFor, type AgentProcess } from '../helpers/agent-process'
+import { certsOf, CLI, policiesIn, waitFor } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
 import { startHostAgents } from '../helpers/netns-agents'
 import {
@@ -27,15 +27,6 @@ const ECHO_PORT = 9180
  * carry only `client` (at the destination, the tunnel peer's address) so far. Until they do,
  * the source identity of HTTP requests is shown by the policy outcomes and the L4 records.
  */
-
-async function certsOf(agent: AgentProcess): Promise<string[]> {
-  const view = JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/certs`)).body) as { certs?: Array<{ identity: string }> }
-  return (view.certs ?? []).map((c) => c.identity)
-}
-
-async function policiesIn(agent: AgentProcess): Promise<string[]> {
-  return Object.keys((JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/snapshot`)).body) as { policies: object }).policies)
-}
 
 const skipReason = netnsUnavailable() ?? (haveRedisServer() ? undefined : 'redis-server is not installed (apt-get install redis-server)')
 

@@ -176,6 +176,17 @@ export async function routesOf(agent: AgentProcess): Promise<{ services: Array<{
   return JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/routes`)).body)
 }
 
+/** The identities the agent holds certificates for, from its admin /debug/certs. */
+export async function certsOf(agent: AgentProcess): Promise<string[]> {
+  const view = JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/certs`)).body) as { certs?: Array<{ identity: string }> }
+  return (view.certs ?? []).map((c) => c.identity)
+}
+
+/** The names of the policies in the agent's snapshot, from its admin /debug/snapshot. */
+export async function policiesIn(agent: AgentProcess): Promise<string[]> {
+  return Object.keys((JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/snapshot`)).body) as { policies: object }).policies)
+}
+
 export async function listenerKeys(agent: AgentProcess): Promise<string[]> {
   return (JSON.parse((await agent.get(`http://127.0.0.1:${agent.ports.admin}/debug/listeners`)).body) as { open: string[] }).open
 }
