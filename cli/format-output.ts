@@ -13,7 +13,8 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), ...rows.map(line)].join('\n') + '\n'
 }
 
-function machine(value: unknown, format: 'json' | 'yaml'): string {
+/** JSON (indented) or YAML of `value`, for scripts. */
+export function machine(value: unknown, format: 'json' | 'yaml'): string {
   if (format === 'json') return JSON.stringify(value, null, 2) + '\n'
   // yaml is only needed for -o yaml; loading it lazily keeps other commands quick to start.
   const YAML = require('yaml') as typeof import('yaml')

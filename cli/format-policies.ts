@@ -3,7 +3,7 @@
  * JSON or YAML of the records for scripts (absent fields left out, as in the registry).
  */
 import type { AuthorizationPolicy } from '../registry/records'
-import { formatTable } from './format-output'
+import { formatTable, machine } from './format-output'
 import type { OutputFormat } from './parse-flag-values'
 
 function fields(parts: ReadonlyArray<readonly [string, readonly (string | number)[] | undefined]>): string {
@@ -16,12 +16,7 @@ export function policyView(p: AuthorizationPolicy): AuthorizationPolicy {
 }
 
 export function renderPolicies(policies: readonly AuthorizationPolicy[], format: OutputFormat): string {
-  if (format === 'json') return JSON.stringify(policies.map(policyView), null, 2) + '\n'
-  if (format === 'yaml') {
-    // Loaded lazily, as format-output.ts does, to keep other commands quick to start.
-    const YAML = require('yaml') as typeof import('yaml')
-    return YAML.stringify(policies.map(policyView))
-  }
+  if (format !== 'table') return machine(policies.map(policyView), format)
   return formatTable(['NAME', 'ACTION', 'TARGET', 'FROM', 'TO'], policies.map((p) => [
     p.name, p.action, p.target,
     fields([['services', p.from.services], ['namespaces', p.from.namespaces], ['identities', p.from.identities]]),
