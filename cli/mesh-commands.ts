@@ -1,10 +1,10 @@
 /** `nodemesh mesh init|show` and `nodemesh status`. */
-import path from 'node:path'
 import type { Command } from 'commander'
 import { NmError } from '../registry/errors'
 import type { MeshConfig } from '../registry/records'
 import { globalFlags, print, withRegistry } from './cli-context'
 import { renderMesh, renderStatus } from './format-output'
+import { agentSocketPath } from './open-registry'
 import { parseDnsName, parseOutputFormat, parseVipCidr } from './parse-flag-values'
 
 export function addMeshCommands(program: Command): void {
@@ -40,7 +40,7 @@ export function addMeshCommands(program: Command): void {
       const format = parseOutputFormat(o.output)
       const flags = globalFlags(cmd)
       const { connectAgentApi } = require('../agent/api/agent-api-client') as typeof import('../agent/api/agent-api-client')
-      const client = connectAgentApi(flags.apiSocket ?? path.join(flags.stateDir, 'agent.sock'))
+      const client = connectAgentApi(agentSocketPath(flags))
       try {
         process.stdout.write(renderStatus(await client.getStatus(), format))
       } finally {

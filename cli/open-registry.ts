@@ -3,7 +3,7 @@
  * through the local agent's API otherwise. Both backends implement RegistryBackend, so
  * commands never care which one they got. Heavy modules load only here, on first use.
  */
-import path from 'node:path'
+import { defaultApiSocket } from '../agent/agent-options'
 import type { AgentApiClient } from '../agent/api/agent-api-client'
 
 /**
@@ -24,10 +24,15 @@ export type RegistryTarget =
   | { readonly kind: 'redis'; readonly url: string }
   | { readonly kind: 'agent'; readonly socketPath: string }
 
-/** `--redis` wins; otherwise the agent socket, `--api-socket` or `STATE_DIR/agent.sock`. */
+/** The local agent's API socket: `--api-socket`, or `STATE_DIR/agent.sock`. */
+export function agentSocketPath(flags: GlobalFlags): string {
+  return flags.apiSocket ?? defaultApiSocket(flags.stateDir)
+}
+
+/** `--redis` wins; otherwise the agent socket. */
 export function chooseRegistryTarget(flags: GlobalFlags): RegistryTarget {
   if (flags.redis) return { kind: 'redis', url: flags.redis }
-  return { kind: 'agent', socketPath: flags.apiSocket ?? path.join(flags.stateDir, 'agent.sock') }
+  return { kind: 'agent', socketPath: agentSocketPath(flags) }
 }
 
 export async function openRegistry(target: RegistryTarget): Promise<RegistryBackend> {
