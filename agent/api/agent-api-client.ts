@@ -4,10 +4,9 @@
  */
 import fs from 'node:fs'
 import * as grpc from '@grpc/grpc-js'
-import { NmError } from '../../registry/errors'
 import type { AuthorizationPolicy, Endpoint, EndpointHealth, MeshConfig, Service, ServicePort } from '../../registry/records'
 import type { AgentStatus } from './agent-status'
-import { fromGrpcError } from './grpc-error-mapping'
+import { agentUnreachable, fromGrpcError } from './grpc-error-mapping'
 import { agentServiceDefinition } from './load-agent-proto'
 import { policyFromWire, policyToWire, type WirePolicy } from './policy-wire'
 
@@ -54,8 +53,7 @@ export function connectAgentApi(socketPath: string, opts: { deadlineMs?: number 
   const call = <T>(method: string, req: object): Promise<T> => {
     // A missing socket is the common case (no agent started): say so without waiting.
     if (!fs.existsSync(socketPath)) {
-      return Promise.reject(new NmError('NM_AGENT_UNREACHABLE',
-        `no agent is listening on ${socketPath}: start one with \`nodemesh agent\`, or point the CLI at the registry with --redis URL`))
+      return Promise.reject(agentUnreachable(socketPath))
     }
     return new Promise<T>((resolve, reject) => {
       client[method]!.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => {

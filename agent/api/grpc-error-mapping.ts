@@ -60,10 +60,10 @@ export function toGrpcError(err: unknown): GrpcErrorReply {
   return { code: grpcStatusOf(nm.code), details: nm.message, metadata }
 }
 
-/** Status codes that mean the call never reached a working agent. */
-function unreachable(socketPath: string, cause: unknown): NmError {
+/** No agent to take the call on `socketPath`: what to do instead. */
+export function agentUnreachable(socketPath: string, options?: { cause?: unknown }): NmError {
   return new NmError('NM_AGENT_UNREACHABLE',
-    `no agent is listening on ${socketPath}: start one with \`nodemesh agent\`, or point the CLI at the registry with --redis URL`, { cause })
+    `no agent is listening on ${socketPath}: start one with \`nodemesh agent\`, or point the CLI at the registry with --redis URL`, options)
 }
 
 const FROM_GRPC: Partial<Record<GrpcStatus, NmErrorCode>> = {
@@ -83,7 +83,7 @@ export function fromGrpcError(err: ServiceError, socketPath: string): NmError {
     : prefixed && isNmErrorCode(prefixed[1]) ? prefixed[1] : undefined
   if (code === undefined) {
     // No code from a server: the connection itself failed or the agent did not answer in time.
-    if (err.code === GrpcStatus.UNAVAILABLE) return unreachable(socketPath, err)
+    if (err.code === GrpcStatus.UNAVAILABLE) return agentUnreachable(socketPath, { cause: err })
     if (err.code === GrpcStatus.DEADLINE_EXCEEDED) {
       return new NmError('NM_AGENT_UNREACHABLE', `the agent on ${socketPath} did not answer in time: check its log, or retry`, { cause: err })
     }
