@@ -20,8 +20,7 @@ import type { AgentStatus } from './api/agent-status'
 import { serveAgentApi } from './api/serve-agent-api'
 import { DataPlane } from './data-plane'
 import { startDnsServer } from './dns/dns-server'
-import { parseUpstream } from './dns/parse-upstream'
-import { loadResolvConfUpstreams } from './dns/read-resolv-conf'
+import { chooseUpstreams } from './dns/read-resolv-conf'
 import { keepLease } from './lease/keep-lease'
 import { LocalEndpoints } from './lease/local-endpoints'
 import { createLogger, type Logger } from './observe/logger'
@@ -118,7 +117,7 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
 
     const dns = await startDnsServer({
       address: opts.localAddress, port: opts.dnsPort, table: () => dataPlane.table(),
-      upstreams: opts.dnsUpstreams ? opts.dnsUpstreams.map(parseUpstream) : await upstreamsOrNone(log), metrics, log,
+      upstreams: await upstreamsOrNone(opts.dnsUpstreams, log), metrics, log,
     }).catch((err: Error) => { throw explainListen(err, 'DNS', opts.localAddress, opts.dnsPort, '--dns-port') })
     closers.push(() => dns.close())
 
@@ -198,11 +197,15 @@ async function loadSaved(file: string, log: Logger): Promise<{ snapshot: Snapsho
   return { snapshot: loaded.snapshot, savedAt: fs.statSync(file).mtimeMs }
 }
 
-/** Mesh names still resolve without upstreams; other names then get SERVFAIL. */
-async function upstreamsOrNone(log: Logger): Promise<Array<{ host: string; port: number }>> {
+/**
+ * `--dns-upstream` or resolv.conf. A host without nameservers still gets mesh names (other
+ * names then get SERVFAIL); a bad `--dns-upstream` stops the start.
+ */
+async function upstreamsOrNone(specs: readonly string[] | undefined, log: Logger): Promise<Array<{ host: string; port: number }>> {
   try {
-    return await loadResolvConfUpstreams()
+    return await chooseUpstreams(specs)
   } catch (err) {
+    if (specs && specs.length > 0) throw err
     log.warn({ err: (err as Error).message }, 'no DNS upstreams: non-mesh names will fail; pass --dns-upstream IP[:PORT]')
     return []
   }
