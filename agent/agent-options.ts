@@ -38,6 +38,11 @@ export interface AgentOptions {
    */
   readonly capture: boolean
   readonly capturePort: number
+  /**
+   * The VIP CIDR this agent expects. The CIDR itself is a registry setting every agent shares
+   * (`nodemesh mesh init --vip-cidr`); the agent says so at start when the two differ.
+   */
+  readonly vipCidr?: string
   /** Lease TTL of the endpoints registered through this agent; heartbeat every third of it. */
   readonly leaseTtlMs: number
   readonly logLevel: string

@@ -42,7 +42,7 @@ export class DataPlane {
   private checkedCidr: string | undefined
 
   /** `bind`: open a listener per VIP:port (bind mode); false in capture mode. */
-  constructor(private readonly opts: { dnsDomain: string; node: string; log: Logger; metrics: Metrics; authz: AuthzMetrics; bind: boolean }) {
+  constructor(private readonly opts: { dnsDomain: string; node: string; log: Logger; metrics: Metrics; authz: AuthzMetrics; bind: boolean; expectedVipCidr?: string }) {
     this.current = { ...EMPTY_TABLE, dnsDomain: opts.dnsDomain }
     // The tunnel comes up after the identity does (or never): read per connection.
     const self = this
@@ -133,7 +133,7 @@ export class DataPlane {
 
   private async checkVipCidr(vipCidr: string): Promise<void> {
     const capture = !this.opts.bind
-    const fit = judgeVipCidr(capture, vipCidr, capture ? true : await firstVipBindable(vipCidr))
+    const fit = judgeVipCidr(capture, vipCidr, capture ? true : await firstVipBindable(vipCidr), this.opts.expectedVipCidr)
     if (!fit.ok) this.opts.log.error({ vipCidr, mode: capture ? 'capture' : 'bind' }, `NM_MODE_MISMATCH: ${fit.message}`)
   }
 

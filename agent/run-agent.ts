@@ -49,7 +49,9 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   log.info({ registry: registryName, stateDir: opts.stateDir, version: AGENT_VERSION }, 'agent starting')
 
   const store: RegistryStore = await openStore(opts.registry, { role: 'agent', log })
-  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics, authz: createAuthzMetrics(metrics.registry), bind: !opts.capture })
+  const dataPlane = new DataPlane({ dnsDomain: opts.dnsDomain, node: opts.node, log, metrics, authz: createAuthzMetrics(metrics.registry), bind: !opts.capture,
+    ...(opts.vipCidr ? { expectedVipCidr: opts.vipCidr } : {}),
+  })
   let mesh: MeshTunnel | undefined
   let capture: Capture | undefined
   const snapshotFile = path.join(opts.stateDir, 'snapshot.json')

@@ -19,6 +19,7 @@ export function addAgentCommand(program: Command): void {
     .option('--metrics-port <port>', 'Prometheus port (default 15020)')
     .option('--ready-port <port>', 'readiness port (default 15021)')
     .option('--capture', 'capture mode: iptables redirects TCP to the mesh VIP CIDR to the agent (root or CAP_NET_ADMIN; for Kubernetes and containers)')
+    .option('--vip-cidr <cidr>', 'the VIP CIDR this agent expects (set mesh-wide with `nodemesh mesh init --vip-cidr`); a mismatch is reported at start')
     .option('--capture-port <port>', 'where captured connections arrive (default 15001)')
     .option('--tunnel-address <ip[:port]>', 'inbound tunnel listener, published for other agents (default: first non-loopback IPv4, port 15008)')
     .option('--ca-dir <dir>', 'single host: sign workload certificates with the CA in DIR (from `nodemesh ca init`)')

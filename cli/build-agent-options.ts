@@ -4,6 +4,7 @@
  */
 import path from 'node:path'
 import net from 'node:net'
+import { parseCidr } from '../registry/cidr'
 import { AGENT_DEFAULTS, DEFAULT_TUNNEL_PORT, defaultApiSocket, defaultStateDir, type AgentOptions, type IdentitySource } from '../agent/agent-options'
 import { NmError } from '../registry/errors'
 import { isValidNodeName } from '../registry/names'
@@ -32,6 +33,7 @@ export interface AgentFlags {
   readonly leaseTtl?: string
   readonly logLevel?: string
   readonly capture?: boolean
+  readonly vipCidr?: string
   readonly capturePort?: string
   readonly tunnelAddress?: string
   readonly caDir?: string
@@ -50,6 +52,12 @@ function chooseTunnelAddress(text: string | undefined, primaryAddress: string): 
   const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '')
   if (net.isIP(host) === 0) throw new NmError('NM_BAD_ARGUMENT', `--tunnel-address "${text}" must be an IP address, optionally with :PORT (it is published for other agents to dial)`)
   return hostPort
+}
+
+function parseVipCidrFlag(text: string): string {
+  const r = parseCidr(text, { minPrefix: 8, maxPrefix: 30 })
+  if (!r.ok) throw new NmError('NM_BAD_ARGUMENT', `--vip-cidr "${text}": ${r.reason}`)
+  return text
 }
 
 function chooseIdentity(flags: AgentFlags): IdentitySource {
@@ -103,6 +111,7 @@ export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hos
     tunnelAddress: chooseTunnelAddress(flags.tunnelAddress, primaryAddress),
     capture: flags.capture === true,
     capturePort: port(flags.capturePort, '--capture-port', AGENT_DEFAULTS.capturePort),
+    ...(flags.vipCidr === undefined ? {} : { vipCidr: parseVipCidrFlag(flags.vipCidr) }),
     identity: chooseIdentity(flags),
     leaseTtlMs: flags.leaseTtl === undefined ? AGENT_DEFAULTS.leaseTtlMs : parseLeaseTtlSeconds(flags.leaseTtl),
     logLevel: parseLogLevel(flags.logLevel ?? env.NODEMESH_LOG_LEVEL ?? AGENT_DEFAULTS.logLevel),

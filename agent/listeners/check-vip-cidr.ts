@@ -11,7 +11,10 @@ export type CidrFit =
   | { readonly ok: false; readonly message: string }
 
 /** Pure: the verdict from the mode, the CIDR and whether its first VIP could be bound here. */
-export function judgeVipCidr(capture: boolean, vipCidr: string, firstVipBindable: boolean): CidrFit {
+export function judgeVipCidr(capture: boolean, vipCidr: string, firstVipBindable: boolean, expected?: string): CidrFit {
+  if (expected !== undefined && expected !== vipCidr) {
+    return { ok: false, message: `this agent expects the VIP CIDR ${expected} (--vip-cidr) but the mesh uses ${vipCidr}: set it mesh-wide with nodemesh mesh init --vip-cidr ${expected}, or start the agent without --vip-cidr` }
+  }
   const loopback = vipCidr.startsWith('127.')
   if (capture && loopback) {
     return { ok: false, message: `capture mode with the loopback VIP CIDR ${vipCidr} reaches host processes only; for pods and containers use a routable CIDR: nodemesh mesh init --vip-cidr 240.240.0.0/16` }

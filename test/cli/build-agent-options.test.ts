@@ -47,6 +47,9 @@ t.test('tunnel address and identity source', async (t) => {
   t.throws(() => buildAgentOptions({ joinToken: 'tok', caAddress: '10.0.0.1:15012' }, env, 'h'), /--ca-bundle/)
   t.throws(() => buildAgentOptions({ nodeCredential: '/x' }, env, 'h'), /--ca-address/)
   t.throws(() => buildAgentOptions({ caDir: '/ca', joinToken: 't' }, env, 'h'), /one of --ca-dir/)
+  t.equal(buildAgentOptions({ vipCidr: '240.240.0.0/16' }, env, 'h').vipCidr, '240.240.0.0/16')
+  t.equal(buildAgentOptions({}, env, 'h').vipCidr, undefined, 'no expectation unless given')
+  t.throws(() => buildAgentOptions({ vipCidr: '240.240.0.1/16' }, env, 'h'), /--vip-cidr "240\.240\.0\.1\/16"/)
 })
 
 t.test('registry choice', async (t) => {

@@ -29,8 +29,10 @@ if (skip) {
     await removeStaleNamespaces()
     const topo = await createTopology()
     t.teardown(() => topo.destroy())
-    const agent: AgentProcess = await startAgent({ node: 'node-a', netns: topo.hA, extraArgs: ['--capture', '--local-address', '10.77.1.1'] })
+    const agent: AgentProcess = await startAgent({ node: 'node-a', netns: topo.hA, extraArgs: ['--capture', '--vip-cidr', '240.240.0.0/16', '--local-address', '10.77.1.1'] })
     t.teardown(() => agent.stop())
+    const mismatch = await agent.waitForLog((r) => /NM_MODE_MISMATCH/.test(String(r.msg ?? '')))
+    t.match(mismatch.msg, /expects the VIP CIDR 240\.240\.0\.0\/16 .*mesh uses 127\.77\.0\.0\/16/, 'an agent whose expected CIDR is not the mesh one says so at start')
 
     t.equal((await agent.cli(['mesh', 'init', '--vip-cidr', '240.240.0.0/16'])).code, 0)
     const web = await startBackendIn(topo.hA, 'http', '10.77.1.1', 'web-in-hA')
