@@ -2,16 +2,56 @@
  * The parsed shapes of HTTP/1.1 request and response heads (RFC 9112), as produced by
  * `parse-http-head.ts` and read by the planner and the proxy.
  */
+import { Field, FIELD_NAMES, type FieldId } from './field-names'
 
-export interface HttpHeader {
+/**
+ * One header field line of a received head. It keeps offsets into the received bytes and
+ * makes strings only when asked: most fields are forwarded byte for byte and never named.
+ */
+export class HttpHeader {
+  private nameText: string | undefined
+  private lowerText: string | undefined
+  private valueText: string | undefined
+
+  constructor(
+    /** The bytes the head was parsed from. */
+    readonly src: Buffer,
+    /** Offset of the line's first byte. */
+    readonly start: number,
+    /** Offset of the colon, which is where the name ends. */
+    readonly colon: number,
+    /** The value without surrounding whitespace: [valueStart, valueEnd). */
+    readonly valueStart: number,
+    readonly valueEnd: number,
+    /** Offset where the line ends, before its CRLF (or bare LF). */
+    readonly end: number,
+    /** Which known field this is (field-names.ts), Field.Other for the rest. */
+    readonly field: FieldId,
+  ) {}
+
   /** As received, case preserved. */
-  readonly name: string
+  get name(): string {
+    return (this.nameText ??= this.src.toString('latin1', this.start, this.colon))
+  }
+
   /** Lowercase name, for lookups. */
-  readonly lower: string
+  get lower(): string {
+    return (this.lowerText ??= this.field !== Field.Other ? FIELD_NAMES[this.field]! : this.name.toLowerCase())
+  }
+
+  get nameLength(): number {
+    return this.colon - this.start
+  }
+
   /** Value without surrounding whitespace. */
-  readonly value: string
-  /** The whole field line as received minus its line ending; forwarded byte-exact. */
-  readonly raw: string
+  get value(): string {
+    return (this.valueText ??= this.src.toString('latin1', this.valueStart, this.valueEnd))
+  }
+
+  /** The whole field line as received minus its line ending. */
+  get raw(): string {
+    return this.src.toString('latin1', this.start, this.end)
+  }
 }
 
 /** How the message body is delimited (RFC 9112 section 6). */
@@ -58,8 +98,9 @@ export interface RequestHead {
 export interface ResponseHead {
   readonly status: number
   readonly versionMinor: 0 | 1
-  /** The status line as received minus its line ending (forwarded as received). */
-  readonly statusLine: string
+  /** The bytes the head was parsed from; the status line is [0, statusLineEnd), forwarded as received. */
+  readonly src: Buffer
+  readonly statusLineEnd: number
   readonly headers: readonly HttpHeader[]
   readonly framing: BodyFraming
   /** Whether the upstream keeps the connection open after this response. */

@@ -6,9 +6,10 @@
  */
 import { COLON, CR, FIELD_VALUE, HT, LF, SP, TOKEN } from './http-chars'
 import {
-  CHUNKED, DEFAULT_HEAD_LIMITS, INCOMPLETE, NO_BODY, UNTIL_CLOSE,
-  type BodyFraming, type HeadError, type HeadLimits, type HeadParse, type HttpHeader, type RequestHead, type ResponseHead,
+  CHUNKED, DEFAULT_HEAD_LIMITS, HttpHeader, INCOMPLETE, NO_BODY, UNTIL_CLOSE,
+  type BodyFraming, type HeadError, type HeadLimits, type HeadParse, type RequestHead, type ResponseHead,
 } from './http-head'
+import { classifyFieldName, Field } from './field-names'
 import { classifyTarget, isValidHost } from './parse-request-target'
 
 const TOO_LARGE = -2
@@ -134,7 +135,7 @@ export function parseResponseHead(buf: Buffer, requestMethod: string, limits: He
   const keepAlive = framing !== UNTIL_CLOSE && (versionMinor === 1 ? !close : !close && connection.includes('keep-alive'))
   return {
     kind: 'complete',
-    head: { status, versionMinor, statusLine: buf.toString('latin1', 0, le), headers: fields, framing, keepAlive, connection, headLength: end },
+    head: { status, versionMinor, src: buf, statusLineEnd: le, headers: fields, framing, keepAlive, connection, headLength: end },
   }
 }
 
@@ -211,8 +212,7 @@ function parseFields(buf: Buffer, pos: number, end: number, status: 400 | 502): 
     while (vs < le && (buf[vs] === SP || buf[vs] === HT)) vs++
     let ve = le
     while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HT)) ve--
-    const name = buf.toString('latin1', pos, i)
-    fields.push({ name, lower: name.toLowerCase(), value: buf.toString('latin1', vs, ve), raw: buf.toString('latin1', pos, le) })
+    fields.push(new HttpHeader(buf, pos, i, vs, ve, le, classifyFieldName(buf, pos, i)))
     pos = lf + 1
   }
   return fields
@@ -234,24 +234,24 @@ function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo
   const connection: string[] = []
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k]!
-    switch (f.lower) {
-      case 'content-length': (info.cl ??= []).push(f.value); break
-      case 'transfer-encoding':
+    switch (f.field) {
+      case Field.ContentLength: (info.cl ??= []).push(f.value); break
+      case Field.TransferEncoding:
         for (const part of f.value.split(',')) {
           const v = part.trim().toLowerCase()
           if (v !== '') (info.te ??= []).push(v)
         }
         if (info.te === undefined) info.connection = fail(status, 'empty Transfer-Encoding')
         break
-      case 'connection':
+      case Field.Connection:
         for (const part of f.value.split(',')) {
           const v = part.trim().toLowerCase()
           if (v !== '') connection.push(v)
         }
         break
-      case 'host': info.host = f.value; info.hostCount++; break
-      case 'upgrade': info.upgrade = f.value; break
-      case 'expect': info.expectContinue = f.value.toLowerCase() === '100-continue'; break
+      case Field.Host: info.host = f.value; info.hostCount++; break
+      case Field.Upgrade: info.upgrade = f.value; break
+      case Field.Expect: info.expectContinue = f.value.toLowerCase() === '100-continue'; break
     }
   }
   if (Array.isArray(info.connection)) info.connection = connection

@@ -24,8 +24,8 @@ export interface ForwardPlan {
   readonly kind: 'forward'
   readonly port: CompiledPort
   readonly endpoint: CompiledEndpoint
-  /** The head to send upstream (latin1). */
-  readonly head: string
+  /** The head to send upstream. */
+  readonly head: Buffer
   /** Safe to send twice (RFC 9110 9.2.2). */
   readonly idempotent: boolean
 }

@@ -72,7 +72,7 @@ export class UpstreamExchange implements UpstreamHandler {
     const body = c.firstBody
     if (body === null || body.length <= MERGED_BODY_LIMIT) conn.write(headWithBody(head, body, body === null ? 0 : body.length))
     else {
-      conn.write(headWithBody(head, null, 0))
+      conn.write(head)
       conn.write(body)
     }
     this.headDeadline = performance.now() + c.shared.opts.responseHeadTimeoutMs
@@ -110,7 +110,7 @@ export class UpstreamExchange implements UpstreamHandler {
       }
       if (head.status >= 200) return this.startResponse(head, rest)
       // Interim (1xx, e.g. 100 Continue): forwarded ahead of the final response, except to HTTP/1.0 clients.
-      if (c.req!.versionMinor === 1) c.writeClient(headWithBody(buildClientResponseHead(head, 'none'), null, 0))
+      if (c.req!.versionMinor === 1) c.writeClient(buildClientResponseHead(head, 'none'))
       this.resBuf = rest
       if (rest === null) return
       buf = rest
@@ -130,12 +130,12 @@ export class UpstreamExchange implements UpstreamHandler {
     }
     if (rest !== null && n < rest.length) this.upstreamExtra = true
     c.closeAfter = !c.req!.keepAlive || res.framing.kind === 'until-close'
-    const head = buildClientResponseHead(res, c.closeAfter ? 'close' : c.req!.versionMinor === 0 ? 'keep-alive' : 'none')
+    const connection = c.closeAfter ? 'close' : c.req!.versionMinor === 0 ? 'keep-alive' : 'none'
     let ok: boolean
-    if (n <= MERGED_BODY_LIMIT) ok = c.writeClient(headWithBody(head, rest, n))
+    if (n <= MERGED_BODY_LIMIT) ok = c.writeClient(buildClientResponseHead(res, connection, rest, n))
     else {
       c.socket.cork()
-      c.writeClient(headWithBody(head, null, 0))
+      c.writeClient(buildClientResponseHead(res, connection))
       ok = c.writeClient(n === rest!.length ? rest! : rest!.subarray(0, n))
       c.socket.uncork()
     }
@@ -242,7 +242,7 @@ export class UpstreamExchange implements UpstreamHandler {
     const c = this.conn
     this.headDeadline = 0
     this.endLoad()
-    c.writeClient(headWithBody(buildClientResponseHead(res, 'upgrade'), rest, rest === null ? 0 : rest.length))
+    c.writeClient(buildClientResponseHead(res, 'upgrade', rest, rest === null ? 0 : rest.length))
     // Only the head counts as response bytes here; what follows is spliced traffic.
     if (rest !== null) c.bytesOut -= rest.length
     c.status = 101

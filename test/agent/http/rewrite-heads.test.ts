@@ -17,10 +17,21 @@ t.test('client response heads drop hop-by-hop fields and say how the connection 
     ['keep-alive', 'Connection: keep-alive\r\n'],
   ]
   for (const [mode, extra] of cases) {
-    t.equal(buildClientResponseHead(head, mode),
+    t.equal(buildClientResponseHead(head, mode).toString('latin1'),
       `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\n${extra}\r\n`, mode)
   }
   const up = res('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc\r\n\r\n')
-  t.equal(buildClientResponseHead(up, 'upgrade'),
+  t.equal(buildClientResponseHead(up, 'upgrade').toString('latin1'),
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: abc\r\nConnection: Upgrade\r\n\r\n', '101 keeps Upgrade')
+})
+
+t.test('forwarded lines always end in CRLF, and body bytes follow the head', async (t) => {
+  const head = res('HTTP/1.1 200 OK\nContent-Type: text/plain\nX-A: 1\r\nConnection: close\nContent-Length: 2\r\n\r\n')
+  t.equal(buildClientResponseHead(head, 'none', Buffer.from('okEXTRA'), 2).toString('latin1'),
+    'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok', 'bare LF endings are sent as CRLF; only bodyEnd bytes follow')
+})
+
+t.test('a field named in Connection is dropped whatever its case, other fields of that length are kept', async (t) => {
+  const head = res('HTTP/1.1 200 OK\r\nConnection: x-secret\r\nX-SECRET: 1\r\nX-Public: 2\r\nx-secreT: 3\r\n\r\n')
+  t.equal(buildClientResponseHead(head, 'none').toString('latin1'), 'HTTP/1.1 200 OK\r\nX-Public: 2\r\n\r\n')
 })
