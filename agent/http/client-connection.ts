@@ -7,6 +7,7 @@
  * is created per body chunk. Timeouts are deadlines checked by the proxy's periodic sweep, so
  * no timer is armed per request.
  */
+import { batchedWrite } from './write-batch'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
@@ -298,7 +299,7 @@ export class ClientConnection {
   /** Writes response bytes to the client, counting them; false when the socket buffer is full. */
   writeClient(buf: Buffer): boolean {
     this.bytesOut += buf.length
-    return this.socket.write(buf)
+    return batchedWrite(this.socket, buf)
   }
 
   pauseClient(): void {

@@ -6,6 +6,12 @@
  */
 import { CR, LF } from './http-chars'
 
+/**
+ * Up to this many bytes are moved with a plain loop: Buffer#copy and Buffer#write cost a call
+ * into C++ and a view object each, more than copying a header line byte by byte.
+ */
+const SMALL = 128
+
 export class HeadWriter {
   private buf = Buffer.allocUnsafeSlow(16 * 1024)
   private used = 0
@@ -36,8 +42,13 @@ export class HeadWriter {
   /** Text to send as it is (latin1); whole lines carry their own CRLF. */
   text(s: string): void {
     this.flush()
-    this.reserve(s.length)
-    this.used += this.buf.write(s, this.used, 'latin1')
+    const n = s.length
+    this.reserve(n)
+    const buf = this.buf
+    const at = this.used
+    if (n <= SMALL) for (let i = 0; i < n; i++) buf[at + i] = s.charCodeAt(i)
+    else buf.write(s, at, 'latin1')
+    this.used = at + n
   }
 
   /** The head, then body[0, bodyEnd), in one new Buffer; a null body for the head alone. */
@@ -46,8 +57,8 @@ export class HeadWriter {
     const n = body === null ? 0 : bodyEnd
     // Small sizes come from Node's shared pool, so this is a slice, not an allocation.
     const out = Buffer.allocUnsafe(this.used + n)
-    this.buf.copy(out, 0, 0, this.used)
-    if (n > 0) body!.copy(out, this.used, 0, n)
+    copyBytes(this.buf, 0, this.used, out, 0)
+    if (n > 0) copyBytes(body!, 0, n, out, this.used)
     return out
   }
 
@@ -57,7 +68,7 @@ export class HeadWriter {
     this.runSrc = null
     const n = this.runEnd - this.runStart
     this.reserve(n + 2)
-    src.copy(this.buf, this.used, this.runStart, this.runEnd)
+    copyBytes(src, this.runStart, this.runEnd, this.buf, this.used)
     this.buf[this.used + n] = CR
     this.buf[this.used + n + 1] = LF
     this.used += n + 2
@@ -69,4 +80,9 @@ export class HeadWriter {
     this.buf.copy(bigger, 0, 0, this.used)
     this.buf = bigger
   }
+}
+
+function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+  if (end - start > SMALL) src.copy(dst, at, start, end)
+  else for (let i = start; i < end; i++) dst[at++] = src[i]!
 }

@@ -29,3 +29,4 @@ export const LF = 0x0a
 export const SP = 0x20
 export const HT = 0x09
 export const COLON = 0x3a
+export const COMMA = 0x2c

@@ -4,7 +4,7 @@
  * or an error carrying the status to answer with. Anything that could let two parties
  * disagree on where a message ends (request smuggling) is refused rather than repaired.
  */
-import { COLON, CR, FIELD_VALUE, HT, LF, SP, TOKEN } from './http-chars'
+import { COLON, COMMA, CR, FIELD_VALUE, HT, LF, SP, TOKEN } from './http-chars'
 import {
   CHUNKED, DEFAULT_HEAD_LIMITS, HttpHeader, INCOMPLETE, NO_BODY, UNTIL_CLOSE,
   type BodyFraming, type HeadError, type HeadLimits, type HeadParse, type RequestHead, type ResponseHead,
@@ -219,7 +219,7 @@ function parseFields(buf: Buffer, pos: number, end: number, status: 400 | 502): 
 }
 
 interface FieldInfo {
-  cl: string[] | undefined
+  cl: HttpHeader[] | undefined
   te: string[] | undefined
   connection: string[] | HeadError
   host: string | undefined
@@ -235,7 +235,7 @@ function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k]!
     switch (f.field) {
-      case Field.ContentLength: (info.cl ??= []).push(f.value); break
+      case Field.ContentLength: (info.cl ??= []).push(f); break
       case Field.TransferEncoding:
         for (const part of f.value.split(',')) {
           const v = part.trim().toLowerCase()
@@ -243,12 +243,7 @@ function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo
         }
         if (info.te === undefined) info.connection = fail(status, 'empty Transfer-Encoding')
         break
-      case Field.Connection:
-        for (const part of f.value.split(',')) {
-          const v = part.trim().toLowerCase()
-          if (v !== '') connection.push(v)
-        }
-        break
+      case Field.Connection: connectionTokens(f, connection); break
       case Field.Host: info.host = f.value; info.hostCount++; break
       case Field.Upgrade: info.upgrade = f.value; break
       case Field.Expect: info.expectContinue = f.value.toLowerCase() === '100-continue'; break
@@ -258,20 +253,58 @@ function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo
   return info
 }
 
-/** Content-Length from its field values: the length, -1 if invalid, -2 if values differ. */
-function contentLength(values: readonly string[]): number {
+/** Content-Length from its fields: the length, -1 if invalid, -2 if values differ. Read from the bytes. */
+function contentLength(fields: readonly HttpHeader[]): number {
   let n = -3
-  for (const v of values) {
-    for (const part of v.split(',')) {
-      const s = part.trim()
+  for (const f of fields) {
+    const src = f.src
+    const end = f.valueEnd
+    let i = f.valueStart
+    for (;;) { // one element of a comma-separated list
+      while (i < end && (src[i] === SP || src[i] === HT)) i++
+      const digitsStart = i
+      let x = 0
+      for (let c = src[i]!; i < end && c >= 0x30 && c <= 0x39; c = src[++i]!) x = x * 10 + (c - 0x30)
+      const digits = i - digitsStart
+      while (i < end && (src[i] === SP || src[i] === HT)) i++
       // At most 15 digits keeps the value an exact integer.
-      if (s.length === 0 || s.length > 15 || !/^[0-9]+$/.test(s)) return -1
-      const x = Number(s)
+      if (digits === 0 || digits > 15 || (i < end && src[i] !== COMMA)) return -1
       if (n !== -3 && x !== n) return -2
       n = x
+      if (i++ >= end) break
     }
   }
   return n
+}
+
+/** Connection tokens that need no string of their own: most heads carry one of these. */
+const COMMON_TOKENS = ['close', 'keep-alive', 'upgrade'].map((t) => ({ text: t, bytes: Buffer.from(t, 'latin1') }))
+
+/** Appends the lowercase tokens of a Connection field to `out`, skipping empty list elements. */
+function connectionTokens(f: HttpHeader, out: string[]): void {
+  const src = f.src
+  const end = f.valueEnd
+  let i = f.valueStart
+  while (i < end) {
+    let s = i
+    while (i < end && src[i] !== COMMA) i++
+    let e = i++
+    while (s < e && (src[s] === SP || src[s] === HT)) s++
+    while (e > s && (src[e - 1] === SP || src[e - 1] === HT)) e--
+    if (s < e) out.push(commonToken(src, s, e) ?? src.toString('latin1', s, e).toLowerCase())
+  }
+}
+
+function commonToken(src: Buffer, s: number, e: number): string | undefined {
+  outer: for (const t of COMMON_TOKENS) {
+    if (t.bytes.length !== e - s) continue
+    for (let k = 0; k < t.bytes.length; k++) {
+      const c = src[s + k]!
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== t.bytes[k]) continue outer
+    }
+    return t.text
+  }
+  return undefined
 }
 
 function lastCoding(te: readonly string[]): string {

@@ -7,6 +7,7 @@
  * Idle connections are reused most-recent first: the likeliest to still be open. Connect and
  * idle timeouts are deadlines checked by `sweep`, so no timer is armed per exchange.
  */
+import { batchedWrite } from './write-batch'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
@@ -98,7 +99,7 @@ export class UpstreamConn {
   }
 
   write(buf: Buffer): boolean {
-    return this.socket!.write(buf)
+    return batchedWrite(this.socket!, buf)
   }
 
   pause(): void {
