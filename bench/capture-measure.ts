@@ -1,10 +1,10 @@
 /**
- * One measurement of one capture-suite arm: iperf3, then the connection loop, each run by
+ * Measurements of the capture suite's arms: iperf3 and the connection loop, each run by
  * capture-client-main.js in the arm's namespace (or the root one), while the arm's processes'
  * CPU time is read from /proc before and after.
  */
 import { runIn } from './bench-netns'
-import { CLIENT, type CaptureArm } from './capture-arms'
+import { CLIENT, type CaptureArm, type CaptureArmName } from './capture-arms'
 import type { LoopResult } from './connection-loop'
 import type { IperfResult } from './iperf-client'
 import { cpuTicks, ticksToMicros } from './proc-cpu'
@@ -29,24 +29,68 @@ async function client<T>(arm: CaptureArm, args: string[], durationS: number): Pr
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T
 }
 
-export async function measureCaptureArm(arm: CaptureArm, round: number, durationS: number): Promise<CaptureSample> {
-  const hasCost = arm.pids.length > 0
-  let before = cpuTicks(arm.pids)
-  const iperf = await client<IperfResult>(arm, ['iperf', arm.iperf.host, String(arm.iperf.port), String(durationS)], durationS)
-  const iperfUs = ticksToMicros(cpuTicks(arm.pids) - before)
-  before = cpuTicks(arm.pids)
-  const loop = await client<LoopResult>(arm, ['loop', arm.http.host, String(arm.http.port), String(durationS)], durationS)
-  const loopUs = ticksToMicros(cpuTicks(arm.pids) - before)
-  return {
-    round,
-    gbps: iperf.bitsPerSecond / 1e9,
-    cpuUsPerMB: hasCost ? iperfUs / (iperf.bytes / 1e6) : null,
-    connPerSecond: loop.perSecond,
-    cpuUsPerConn: hasCost ? loopUs / Math.max(loop.connections, 1) : null,
-    connP50Us: loop.p50Us,
-    errors: loop.errors,
-    ...(loop.firstError !== undefined ? { firstError: loop.firstError } : {}),
+/** Length of one slice: arms take turns slice by slice, so a change in machine load lands on all of them. */
+const SLICE_S = 1
+
+interface Totals { bytes: number; iperfS: number; iperfUs: number; conns: number; loopS: number; loopUs: number; p50s: number[]; errors: number; firstError?: string }
+
+/**
+ * One round: `durationS` one-second iperf3 slices per arm, the arms taking turns, then the
+ * same for the connection loop. Each arm's figures sum its slices. Taking turns second by
+ * second, rather than one arm for the whole duration, is what keeps a ratio between two arms
+ * steady on a shared machine whose load drifts within seconds.
+ */
+export async function measureCaptureRound(arms: readonly CaptureArm[], round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
+  const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, conns: 0, loopS: 0, loopUs: 0, p50s: [], errors: 0 }]))
+  const slices = Math.max(1, Math.round(durationS / SLICE_S))
+  const turns = (slice: number): CaptureArm[] => {
+    const shift = (round + slice) % arms.length
+    return [...arms.slice(shift), ...arms.slice(0, shift)]
   }
+  for (let i = 0; i < slices; i++) {
+    for (const arm of turns(i)) {
+      const t = totals.get(arm.name)!
+      const before = cpuTicks(arm.pids)
+      const r = await client<IperfResult>(arm, ['iperf', arm.iperf.host, String(arm.iperf.port), String(SLICE_S)], SLICE_S)
+      t.iperfUs += ticksToMicros(cpuTicks(arm.pids) - before)
+      t.bytes += r.bytes
+      t.iperfS += r.seconds
+    }
+  }
+  for (let i = 0; i < slices; i++) {
+    for (const arm of turns(i)) {
+      const t = totals.get(arm.name)!
+      const before = cpuTicks(arm.pids)
+      const r = await client<LoopResult>(arm, ['loop', arm.http.host, String(arm.http.port), String(SLICE_S)], SLICE_S)
+      t.loopUs += ticksToMicros(cpuTicks(arm.pids) - before)
+      t.conns += r.connections
+      t.loopS += r.durationUs / 1e6
+      t.p50s.push(r.p50Us)
+      t.errors += r.errors
+      if (r.firstError !== undefined) t.firstError ??= r.firstError
+    }
+  }
+  const out = new Map<CaptureArmName, CaptureSample>()
+  for (const arm of arms) {
+    const t = totals.get(arm.name)!
+    const hasCost = arm.pids.length > 0
+    out.set(arm.name, {
+      round,
+      gbps: (t.bytes * 8) / t.iperfS / 1e9,
+      cpuUsPerMB: hasCost ? t.iperfUs / (t.bytes / 1e6) : null,
+      connPerSecond: t.conns / t.loopS,
+      cpuUsPerConn: hasCost ? t.loopUs / Math.max(t.conns, 1) : null,
+      connP50Us: median(t.p50s),
+      errors: t.errors,
+      ...(t.firstError !== undefined ? { firstError: t.firstError } : {}),
+    })
+  }
+  return out
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? 0 : (s[Math.floor(s.length / 2)] as number)
 }
 
 /** Warm-up: JIT compiled, conntrack and listeners exercised, before anything counts. */

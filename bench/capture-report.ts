@@ -66,7 +66,7 @@ export function formatCaptureReport(arms: readonly CaptureSummary[], skipped: re
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)))
   const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   const out = [
-    `capture suite: medians over ${opts.rounds} interleaved rounds, ${opts.durationS} s per run; iperf3 -t ${opts.durationS} (one TCP stream), ` +
+    `capture suite: medians over ${opts.rounds} rounds; in each, the arms take turns in 1 s slices, ${opts.durationS} per arm: iperf3 -t 1 (one TCP stream), ` +
       'then new connections one after another, each one HTTP/1.0 request; CPU is the agent process (stunnel: client + server), MB = 10^6 bytes received',
     `1-min load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs at the end (anything else running skews the figures)`,
     '', line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), '',

@@ -1,14 +1,14 @@
 /**
  * The capture suite: a captured tcp connection (agent --capture, iptables REDIRECT in the
  * OUTPUT chain) against the same connection to a VIP the agent binds, a direct connection and
- * stunnel, in interleaved rounds. Root only: it needs network namespaces and iptables.
+ * stunnel, in rounds whose arms take turns second by second. Root only: it needs network
+ * namespaces and iptables.
  */
 import type { BenchOptions } from './bench-options'
 import { explainFailure, log } from './bench-log'
-import { runInterleavedRounds } from './interleaved-rounds'
 import { netnsUnavailable } from './bench-netns'
 import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
-import { measureCaptureArm, warmUp, type CaptureSample } from './capture-measure'
+import { measureCaptureRound, warmUp, type CaptureSample } from './capture-measure'
 import { formatCaptureReport, summarizeCapture, writeCaptureJson } from './capture-report'
 import { which } from './processes'
 
@@ -32,9 +32,18 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
 
   for (const arm of arms) await warmUp(arm).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
   const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
-  const samples = await runInterleavedRounds(arms, opts.rounds, (arm, round) => measureCaptureArm(arm, round, opts.durationS), (s: CaptureSample) =>
-    `${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
-    `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+  const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
+  for (let round = 1; round <= opts.rounds; round++) {
+    const measured = await measureCaptureRound(arms, round, opts.durationS).catch(async (err: unknown) => {
+      throw new Error(`round ${round}: ${await explainFailure(err, arms.flatMap((a) => a.procs))}`)
+    })
+    for (const arm of arms) {
+      const s = measured.get(arm.name)!
+      samples.get(arm.name)!.push(s)
+      log(`round ${round}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
+        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+    }
+  }
   const summaries = arms.map((a) => summarizeCapture(a, samples.get(a.name)!))
   console.log('\n' + formatCaptureReport(summaries, skipped, opts) + '\n')
   writeCaptureJson(opts.captureOutput, summaries, skipped, opts)
