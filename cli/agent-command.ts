@@ -12,7 +12,7 @@ export function addAgentCommand(program: Command): void {
     .option('--local-address <ip>', 'address of the DNS and HTTP proxy listeners (default 127.0.0.1)')
     .option('--dns-port <port>', 'DNS port, UDP and TCP (default 15053)')
     .option('--dns-domain <domain>', 'mesh DNS domain (default mesh)')
-    .option('--dns-upstream <host:port>', 'upstream for non-mesh names; repeatable (default from /etc/resolv.conf)', collect, [])
+    .option('--dns-upstream <ip[:port]>', 'resolver for non-mesh names, by address (port 53 unless given); repeatable (default from /etc/resolv.conf)', collect, [])
     .option('--http-proxy-port <port>', 'HTTP proxy endpoint port (default 15080)')
     .option('--admin-port <port>', 'admin port on 127.0.0.1 (default 15000)')
     .option('--observe-address <ip>', 'address of /metrics and /healthz/ready (default 0.0.0.0)')

@@ -2,6 +2,7 @@
  * `nodemesh agent` flags and environment -> AgentOptions. Pure: every value is checked here,
  * so the agent starts only with options that make sense.
  */
+import { parseUpstream } from '../agent/dns/parse-upstream'
 import path from 'node:path'
 import net from 'node:net'
 import { parseCidr } from '../registry/cidr'
@@ -93,7 +94,8 @@ export function buildAgentOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, hos
   }
   const stateDir = path.resolve(flags.stateDir ?? defaultStateDir(env))
   const port = (text: string | undefined, flag: string, fallback: number) => (text === undefined ? fallback : parsePortFlag(text, flag))
-  const upstreams = (flags.dnsUpstream ?? []).map((u) => parseHostPort(u, '--dns-upstream'))
+  // The agent's own parser, so the CLI accepts exactly what the agent will use.
+  const upstreams = (flags.dnsUpstream ?? []).map((u) => { parseUpstream(u); return u })
   return {
     node,
     registry: chooseRegistry(flags, stateDir),

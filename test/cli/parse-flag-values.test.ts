@@ -14,9 +14,9 @@ t.test('accepted values', async (t) => {
   t.equal(parseVipCidr('10.96.0.0/16'), '10.96.0.0/16')
   t.equal(parseDnsName('example.org', '--trust-domain'), 'example.org')
   t.equal(parseNodeName('Host_1.example'), 'Host_1.example')
-  t.equal(parseHostPort('1.1.1.1:53', '--dns-upstream'), '1.1.1.1:53')
-  t.equal(parseHostPort('[2606:4700::1111]:53', '--dns-upstream'), '[2606:4700::1111]:53')
-  t.equal(parseHostPort('dns.local:5353', '--dns-upstream'), 'dns.local:5353')
+  t.equal(parseHostPort('1.1.1.1:53', '--ca-address'), '1.1.1.1:53')
+  t.equal(parseHostPort('[2606:4700::1111]:53', '--ca-address'), '[2606:4700::1111]:53')
+  t.equal(parseHostPort('dns.local:5353', '--ca-address'), 'dns.local:5353')
   t.equal(parseRedisUrl('redis://:secret@10.0.0.1:6379/0'), 'redis://:secret@10.0.0.1:6379/0')
   t.equal(parseRedisUrl('rediss://redis.example:6380'), 'rediss://redis.example:6380')
   t.equal(parseRegistrySpec('file:/var/lib/nodemesh/registry.json'), 'file:/var/lib/nodemesh/registry.json')
@@ -45,8 +45,8 @@ t.test('refused values say which flag and what it wants', async (t) => {
     [() => parseVipCidr('300.0.0.0/16'), /not an IPv4 CIDR/],
     [() => parseDnsName('Example.ORG', '--trust-domain'), /--trust-domain "Example\.ORG" must be a DNS name/],
     [() => parseNodeName('bad node'), /--node "bad node" must be a host name/],
-    [() => parseHostPort('1.1.1.1', '--dns-upstream'), /must be HOST:PORT/],
-    [() => parseHostPort('1.1.1.1:0', '--dns-upstream'), /1\.\.65535/],
+    [() => parseHostPort('1.1.1.1', '--ca-address'), /must be HOST:PORT/],
+    [() => parseHostPort('1.1.1.1:0', '--ca-address'), /1\.\.65535/],
     [() => parseHostPort('[nothex]:53', '--dns-upstream'), /must be HOST:PORT/],
     [() => parseRedisUrl('localhost:6379'), /--redis "localhost:6379" is not a URL|URLs are not supported/],
     [() => parseRedisUrl('http://x'), /"http:" URLs are not supported/],
