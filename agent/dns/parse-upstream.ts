@@ -15,7 +15,7 @@ export const DNS_PORT = 53
 export function parseUpstream(spec: string): Upstream {
   const s = spec.trim()
   const bad = (why: string): never => {
-    throw new NmError('NM_BAD_ARGUMENT', `DNS upstream "${spec}" ${why}; write HOST, HOST:PORT or [IPV6]:PORT`)
+    throw new NmError('NM_BAD_ARGUMENT', `DNS upstream "${spec}" ${why}; write IP, IP:PORT or [IPV6]:PORT`)
   }
   let host = s
   let portText: string | undefined

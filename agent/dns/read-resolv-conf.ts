@@ -31,16 +31,16 @@ export async function loadResolvConfUpstreams(path: string = RESOLV_CONF_PATH): 
     text = await fs.readFile(path, 'utf8')
   } catch (err) {
     throw new NmError('NM_BAD_ARGUMENT',
-      `cannot read ${path} for DNS upstreams (${(err as Error).message}); pass --dns-upstream HOST:PORT`, { cause: err })
+      `cannot read ${path} for DNS upstreams (${(err as Error).message}); pass --dns-upstream IP[:PORT]`, { cause: err })
   }
   const upstreams = parseResolvConf(text)
   if (upstreams.length === 0) {
-    throw new NmError('NM_BAD_ARGUMENT', `${path} has no usable nameserver line; pass --dns-upstream HOST:PORT`)
+    throw new NmError('NM_BAD_ARGUMENT', `${path} has no usable nameserver line; pass --dns-upstream IP[:PORT]`)
   }
   return upstreams
 }
 
-/** Configured `HOST:PORT` upstreams when given (`--dns-upstream`), else the host's resolv.conf. */
+/** Configured `IP[:PORT]` upstreams when given (`--dns-upstream`), else the host's resolv.conf. */
 export async function chooseUpstreams(specs: readonly string[] | undefined, path: string = RESOLV_CONF_PATH): Promise<Upstream[]> {
   if (specs && specs.length > 0) return specs.map(parseUpstream)
   return loadResolvConfUpstreams(path)
