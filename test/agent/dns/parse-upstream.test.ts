@@ -18,7 +18,7 @@ t.test('rejected forms carry NM_BAD_ARGUMENT and the expected syntax', async (t)
   for (const spec of ['', 'dns.google', '10.0.0.2:', '10.0.0.2:0', '10.0.0.2:70000', '10.0.0.2:x', '[10.0.0.2]:53', '[::1]:']) {
     const err = (() => { try { parseUpstream(spec); return undefined } catch (e) { return e } })()
     t.ok(isNmError(err, 'NM_BAD_ARGUMENT'), `${JSON.stringify(spec)} rejected`)
-    t.match((err as Error | undefined)?.message, /HOST:PORT/)
+    t.match((err as Error | undefined)?.message, /IP, IP:PORT or \[IPV6\]:PORT/)
   }
 })
 
