@@ -9,6 +9,7 @@ import type { LoopResult } from './connection-loop'
 import type { IperfResult } from './iperf-client'
 import { cpuTicks, ticksToMicros } from './proc-cpu'
 import { run } from './processes'
+import { median } from './report'
 
 export interface CaptureSample {
   readonly round: number
@@ -86,11 +87,6 @@ export async function measureCaptureRound(arms: readonly CaptureArm[], round: nu
     })
   }
   return out
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? 0 : (s[Math.floor(s.length / 2)] as number)
 }
 
 /** Warm-up: JIT compiled, conntrack and listeners exercised, before anything counts. */
