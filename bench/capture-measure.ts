@@ -9,16 +9,20 @@ import type { LoopResult } from './connection-loop'
 import type { IperfResult } from './iperf-client'
 import { cpuTicks, ticksToMicros } from './proc-cpu'
 import { run } from './processes'
-import { median } from './report'
+import { median } from './report-text'
 
-export interface CaptureSample {
-  readonly round: number
+/** One arm's figures: of one round, or over rounds (medians; errors summed). */
+export interface CaptureFigures {
   readonly gbps: number
   readonly cpuUsPerMB: number | null
   readonly connPerSecond: number
   readonly cpuUsPerConn: number | null
   readonly connP50Us: number
   readonly errors: number
+}
+
+export interface CaptureSample extends CaptureFigures {
+  readonly round: number
   readonly firstError?: string
 }
 
@@ -44,33 +48,30 @@ interface Totals { bytes: number; iperfS: number; iperfUs: number; conns: number
 export async function measureCaptureRound(arms: readonly CaptureArm[], round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
   const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, conns: 0, loopS: 0, loopUs: 0, p50s: [], errors: 0 }]))
   const slices = Math.max(1, Math.round(durationS / SLICE_S))
-  const turns = (slice: number): CaptureArm[] => {
-    const shift = (round + slice) % arms.length
-    return [...arms.slice(shift), ...arms.slice(0, shift)]
-  }
-  for (let i = 0; i < slices; i++) {
-    for (const arm of turns(i)) {
-      const t = totals.get(arm.name)!
-      const before = cpuTicks(arm.pids)
-      const r = await client<IperfResult>(arm, ['iperf', arm.iperf.host, String(arm.iperf.port), String(SLICE_S)], SLICE_S)
-      t.iperfUs += ticksToMicros(cpuTicks(arm.pids) - before)
-      t.bytes += r.bytes
-      t.iperfS += r.seconds
+  // Every arm once per slice, the order rotated each slice; `step` gets the arm's CPU time over its turn.
+  const inTurns = async <R>(command: (arm: CaptureArm) => string[], step: (t: Totals, r: R, cpuUs: number) => void): Promise<void> => {
+    for (let i = 0; i < slices; i++) {
+      const shift = (round + i) % arms.length
+      for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
+        const before = cpuTicks(arm.pids)
+        const r = await client<R>(arm, [...command(arm), String(SLICE_S)], SLICE_S)
+        step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before))
+      }
     }
   }
-  for (let i = 0; i < slices; i++) {
-    for (const arm of turns(i)) {
-      const t = totals.get(arm.name)!
-      const before = cpuTicks(arm.pids)
-      const r = await client<LoopResult>(arm, ['loop', arm.http.host, String(arm.http.port), String(SLICE_S)], SLICE_S)
-      t.loopUs += ticksToMicros(cpuTicks(arm.pids) - before)
-      t.conns += r.connections
-      t.loopS += r.durationUs / 1e6
-      t.p50s.push(r.p50Us)
-      t.errors += r.errors
-      if (r.firstError !== undefined) t.firstError ??= r.firstError
-    }
-  }
+  await inTurns<IperfResult>((arm) => ['iperf', arm.iperf.host, String(arm.iperf.port)], (t, r, cpuUs) => {
+    t.iperfUs += cpuUs
+    t.bytes += r.bytes
+    t.iperfS += r.seconds
+  })
+  await inTurns<LoopResult>((arm) => ['loop', arm.http.host, String(arm.http.port)], (t, r, cpuUs) => {
+    t.loopUs += cpuUs
+    t.conns += r.connections
+    t.loopS += r.durationUs / 1e6
+    t.p50s.push(r.p50Us)
+    t.errors += r.errors
+    if (r.firstError !== undefined) t.firstError ??= r.firstError
+  })
   const out = new Map<CaptureArmName, CaptureSample>()
   for (const arm of arms) {
     const t = totals.get(arm.name)!

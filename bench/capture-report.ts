@@ -1,30 +1,18 @@
 /** Capture suite: medians over rounds, the table, capture/bind ratios against the target, ratios to stunnel, the JSON file. */
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import type { BenchOptions } from './bench-options'
 import type { CaptureArm, CaptureArmName, CaptureSkipped } from './capture-arms'
-import type { CaptureSample } from './capture-measure'
-import { median } from './report'
+import type { CaptureFigures, CaptureSample } from './capture-measure'
+import { fmtRatio, loadAverageLine, targetLine, median, medianOrNull, textTable, writeJsonFile } from './report-text'
 
-export interface CaptureSummary {
+export interface CaptureSummary extends CaptureFigures {
   readonly name: CaptureArmName
   readonly describe: string
-  readonly gbps: number
-  readonly cpuUsPerMB: number | null
-  readonly connPerSecond: number
-  readonly cpuUsPerConn: number | null
-  readonly connP50Us: number
-  readonly errors: number
   readonly rounds: readonly CaptureSample[]
 }
 
 export interface Ratio { readonly what: string; readonly value: number | null; readonly limit?: string; readonly pass?: boolean | null }
 
-const medianOrNull = (v: ReadonlyArray<number | null>): number | null => {
-  const k = v.filter((x): x is number => x !== null)
-  return k.length ? median(k) : null
-}
 
 export function summarizeCapture(arm: CaptureArm, samples: readonly CaptureSample[]): CaptureSummary {
   return {
@@ -55,21 +43,17 @@ export function captureRatios(arms: readonly CaptureSummary[]): Ratio[] {
   return out
 }
 
-const fmtRatio = (r: number | null): string => (r === null ? 'n/a' : `${r.toFixed(2)}x`)
-
 export function formatCaptureReport(arms: readonly CaptureSummary[], skipped: readonly CaptureSkipped[], opts: BenchOptions): string {
   const rows = [['arm', 'Gbit/s', 'CPU-µs/MB', 'conn/s', 'CPU-µs/conn', 'conn p50', 'errors']]
   for (const a of arms) {
     rows.push([a.name, a.gbps.toFixed(2), a.cpuUsPerMB === null ? '-' : a.cpuUsPerMB.toFixed(1), Math.round(a.connPerSecond).toLocaleString('en-US'),
       a.cpuUsPerConn === null ? '-' : a.cpuUsPerConn.toFixed(0), `${Math.round(a.connP50Us)} µs`, String(a.errors)])
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)))
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   const out = [
     `capture suite: medians over ${opts.rounds} rounds; in each, the arms take turns in 1 s slices, ${opts.durationS} per arm: iperf3 -t 1 (one TCP stream), ` +
       'then new connections one after another, each one HTTP/1.0 request; CPU is the agent process (stunnel: client + server), MB = 10^6 bytes received',
-    `1-min load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs at the end (anything else running skews the figures)`,
-    '', line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), '',
+    loadAverageLine(),
+    '', ...textTable(rows), '',
   ]
   for (const a of arms) out.push(`  ${a.name}: ${a.describe}`)
   for (const s of skipped) out.push(`  ${s.name}: SKIPPED, ${s.reason}`)
@@ -79,7 +63,7 @@ export function formatCaptureReport(arms: readonly CaptureSummary[], skipped: re
   }
   out.push('')
   for (const r of captureRatios(arms)) {
-    out.push(r.limit === undefined ? `${r.what}: ${fmtRatio(r.value)}` : `target ${r.what} ${r.limit}: ${fmtRatio(r.value)} ${r.pass === null ? 'N/A' : r.pass ? 'PASS' : 'MISS'}`)
+    out.push(r.limit === undefined ? `${r.what}: ${fmtRatio(r.value)}` : targetLine({ what: r.what, limit: r.limit, value: r.value, pass: r.pass ?? null }))
   }
   return out.join('\n')
 }
@@ -90,6 +74,5 @@ export function writeCaptureJson(file: string, arms: readonly CaptureSummary[], 
     machine: { cpus: os.cpus().length, loadavg: os.loadavg(), model: os.cpus()[0]?.model ?? 'unknown', kernel: os.release(), node: process.version },
     options: opts, arms, skipped, ratios: captureRatios(arms),
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+  writeJsonFile(file, doc)
 }

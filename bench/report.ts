@@ -1,10 +1,9 @@
 /** Medians over rounds, the comparison table, the ratios against the issue's targets, and the JSON file. */
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import type { Arm, Skipped } from './arm'
 import type { ArmName, BenchOptions } from './bench-options'
 import type { Sample } from './measure'
+import { fmtRatio, fmtUs, median, medianOrNull, targetLine, textTable, writeJsonFile, type Target } from './report-text'
 
 export interface ArmSummary {
   readonly name: ArmName
@@ -20,18 +19,7 @@ export interface ArmSummary {
 }
 
 export interface Ratio { readonly versus: ArmName; readonly rps: number | null; readonly cpuPerReq: number | null }
-export interface Target { readonly what: string; readonly limit: string; readonly value: number | null; readonly pass: boolean | null }
 
-export function median(values: readonly number[]): number {
-  const v = [...values].sort((a, b) => a - b)
-  const mid = v.length >> 1
-  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2
-}
-
-function medianOrNull(values: ReadonlyArray<number | null>): number | null {
-  const known = values.filter((v): v is number => v !== null)
-  return known.length ? median(known) : null
-}
 
 export function summarize(arm: Arm, samples: readonly Sample[]): ArmSummary {
   return {
@@ -69,20 +57,16 @@ export function targetsOf(ratios: readonly Ratio[]): Target[] {
   ]
 }
 
-const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`)
-
 export function formatReport(arms: readonly ArmSummary[], skipped: readonly Skipped[], opts: BenchOptions): string {
   const rows = [['arm', 'req/s', 'CPU-µs/req', 'CPU %', 'p50 (c=1)', 'p99 (c=1)', 'errors']]
   for (const a of arms) {
     rows.push([a.name, Math.round(a.rps).toLocaleString('en-US'), a.cpuUsPerReq === null ? '-' : a.cpuUsPerReq.toFixed(1),
       a.cpuPct === null ? '-' : a.cpuPct.toFixed(0), fmtUs(a.p50Us), fmtUs(a.p99Us), String(a.errors)])
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)))
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   const out = [
     `medians over ${opts.rounds} interleaved rounds; req/s and CPU at ${opts.connections} connections, latency at 1 connection; ${opts.durationS} s per wrk run`,
     '',
-    line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line),
+    ...textTable(rows),
     '',
   ]
   for (const a of arms) out.push(`  ${a.name}: ${a.describe}; backend CPU ${a.backendCpuUsPerReq.toFixed(1)} µs/req`)
@@ -92,12 +76,10 @@ export function formatReport(arms: readonly ArmSummary[], skipped: readonly Skip
     out.push('')
     for (const r of ratios) out.push(`nodemesh/${r.versus}: req/s ${fmtRatio(r.rps)}, CPU per request ${fmtRatio(r.cpuPerReq)}`)
     out.push('')
-    for (const t of targetsOf(ratios)) out.push(`target ${t.what} ${t.limit}: ${fmtRatio(t.value)} ${t.pass === null ? 'N/A' : t.pass ? 'PASS' : 'MISS'}`)
+    for (const t of targetsOf(ratios)) out.push(targetLine(t))
   }
   return out.join('\n')
 }
-
-const fmtRatio = (r: number | null): string => (r === null ? 'n/a' : `${r.toFixed(2)}x`)
 
 export function writeJson(file: string, arms: readonly ArmSummary[], skipped: readonly Skipped[], opts: BenchOptions): void {
   const ratios = ratiosOf(arms)
@@ -110,6 +92,5 @@ export function writeJson(file: string, arms: readonly ArmSummary[], skipped: re
     ratios,
     targets: ratios.length ? targetsOf(ratios) : [],
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+  writeJsonFile(file, doc)
 }

@@ -1,11 +1,9 @@
 /** Tunnel suite: medians over rounds, the table, nodemesh/stunnel ratios against the issue's targets, the JSON file. */
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import type { BenchOptions, TunnelArmName } from './bench-options'
 import type { TunnelFigures, TunnelSample } from './measure-tunnel'
 import type { CallSizes } from './proc-io'
-import { median } from './report'
+import { fmtRatio, fmtUs, loadAverageLine, median, medianOrNull, targetLine, textTable, writeJsonFile, type Target } from './report-text'
 import type { TunnelArm, TunnelSkipped } from './tunnel-arm'
 
 /** Medians over rounds (sessions: the most seen in any round). */
@@ -15,10 +13,7 @@ export interface TunnelArmSummary extends TunnelFigures {
   readonly rounds: readonly TunnelSample[]
 }
 
-export interface TunnelTarget { readonly what: string; readonly limit: string; readonly value: number | null; readonly pass: boolean | null }
-
 const known = <T>(v: ReadonlyArray<T | null>): T[] => v.filter((x): x is T => x !== null)
-const medianOrNull = (v: ReadonlyArray<number | null>): number | null => (known(v).length ? median(known(v)) : null)
 const medianPair = (v: ReadonlyArray<readonly [number, number] | null>): [number, number] | null =>
   known(v).length ? [median(known(v).map((p) => p[0])), median(known(v).map((p) => p[1]))] : null
 
@@ -61,14 +56,12 @@ export function tunnelRatios(arms: readonly TunnelArmSummary[]): TunnelRatios | 
 }
 
 /** The issue's targets: throughput at least 1.0x stunnel's, new connections per second at least 20x. */
-export function tunnelTargets(r: TunnelRatios | null): TunnelTarget[] {
-  const t = (what: string, limit: number, value: number | null): TunnelTarget =>
+export function tunnelTargets(r: TunnelRatios | null): Target[] {
+  const t = (what: string, limit: number, value: number | null): Target =>
     ({ what, limit: `>= ${limit.toFixed(2)}`, value, pass: value === null ? null : value >= limit })
   return [t('throughput nodemesh/stunnel', 1, r?.gbps ?? null), t('new connections/s nodemesh/stunnel', 20, r?.connPerSecond ?? null)]
 }
 
-const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`)
-const fmtRatio = (r: number | null): string => (r === null ? 'n/a' : `${r.toFixed(2)}x`)
 const fmtPair = (p: readonly [number, number] | null): string => (p === null ? '-' : `${p[0].toFixed(0)}+${p[1].toFixed(0)}`)
 
 export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: readonly TunnelSkipped[], opts: BenchOptions): string {
@@ -78,15 +71,13 @@ export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: r
       Math.round(a.connPerSecond).toLocaleString('en-US'), a.cpuUsPerConn === null ? '-' : a.cpuUsPerConn.toFixed(0), fmtPair(a.cpuPctLoop),
       fmtUs(a.connP50Us), fmtUs(a.connP99Us), a.sessions === null ? '-' : String(a.sessions), String(a.errors)])
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)))
-  const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   const out = [
     `tunnel suite: medians over ${opts.rounds} interleaved rounds, ${opts.durationS} s per run; iperf3 -t ${opts.durationS} (one TCP stream), ` +
       'then new connections one after another, each one HTTP/1.0 request; CPU is the two processes of the arm (source + destination), ' +
       'MB = 10^6 bytes received; sessions = TCP connections to the destination agent\'s tunnel port seen during the loop',
-    `1-min load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs at the end (anything else running skews the figures)`,
+    loadAverageLine(),
     '',
-    line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line),
+    ...textTable(rows),
     '',
   ]
   for (const a of arms) out.push(`  ${a.name}: ${a.describe}; backend CPU ${a.backendCpuUsPerConn.toFixed(0)} µs/conn`)
@@ -110,7 +101,7 @@ export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: r
   if (r) {
     out.push('', `nodemesh/stunnel: throughput ${fmtRatio(r.gbps)}, new connections/s ${fmtRatio(r.connPerSecond)}, ` +
       `CPU per MB ${fmtRatio(r.cpuPerMB)}, CPU per connection ${fmtRatio(r.cpuPerConn)}`, '')
-    for (const t of tunnelTargets(r)) out.push(`target ${t.what} ${t.limit}: ${fmtRatio(t.value)} ${t.pass === null ? 'N/A' : t.pass ? 'PASS' : 'MISS'}`)
+    for (const t of tunnelTargets(r)) out.push(targetLine(t))
   }
   return out.join('\n')
 }
@@ -127,6 +118,5 @@ export function writeTunnelJson(file: string, arms: readonly TunnelArmSummary[],
     ratios,
     targets: ratios ? tunnelTargets(ratios) : [],
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, JSON.stringify(doc, null, 2) + '\n')
+  writeJsonFile(file, doc)
 }
