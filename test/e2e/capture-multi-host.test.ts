@@ -13,9 +13,9 @@
 import t from 'tap'
 import { loadOriginalDst } from '../../agent/capture/original-dst'
 import { NmError } from '../../registry/errors'
-import { certsOf, CLI, waitFor } from '../helpers/agent-process'
+import { CLI, waitFor } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
-import { startHostAgents } from '../helpers/netns-agents'
+import { registerWorkloads, startHostAgents } from '../helpers/netns-agents'
 import {
   createTopology, curlIn, netnsUnavailable, removeStaleNamespaces, runIn, spawnIn, startBackendIn, startScriptIn, tcpExchangeIn,
 } from '../helpers/netns'
@@ -23,7 +23,6 @@ import { haveRedisServer, startRedis } from '../helpers/redis-server'
 
 const TD = 'nodemesh.local'
 const CLIENT_ID = `spiffe://${TD}/ns/default/sa/client`
-const NODE_A_ID = `spiffe://${TD}/node/node-a`
 const CIDR = '240.240.0.0/16'
 const WEB_PORT = 8180
 const ECHO_PORT = 9180
@@ -239,26 +238,9 @@ if (skipReason !== undefined) {
 
     const { a, b } = await startHostAgents(net, redis.url, ca, ['--capture'], cleanup)
 
-    for (const [agent, args] of [
-      [b, ['register', 'web', '--address', '10.77.2.2', '--port', String(web.port)]],
-      [b, ['register', 'echo', '--address', '10.77.2.2', '--port', String(echo.port)]],
-      [b, ['register', 'cache', '--address', '10.77.2.2', '--port', String(CACHE_TARGET_PORT)]],
-      [b, ['register', 'banner', '--address', '10.77.2.2', '--port', String(banner.port)]],
-      [b, ['register', 'bulk', '--address', '10.77.2.2', '--port', String(bulk.port)]],
-      // Nothing listens in wA: the endpoint only tells agent A whose address 10.77.1.2 is.
-      [a, ['register', 'client', '--address', '10.77.1.2', '--port', '7000']],
-    ] as const) {
-      const r = await agent.cli(args)
-      t.equal(r.code, 0, `${agent.node}: ${args.join(' ')}: ${r.stderr}`)
-    }
-    await waitFor(async () => {
-      const certs = await certsOf(b)
-      return ['web', 'echo', 'cache', 'banner', 'bulk'].every((s) => certs.includes(`spiffe://${TD}/ns/default/sa/${s}`))
-    }, 'B holds the certificates of its workloads', 20_000)
-    await waitFor(async () => {
-      const certs = await certsOf(a)
-      return certs.includes(NODE_A_ID) && certs.includes(CLIENT_ID)
-    }, 'A joined with its token and holds the client certificate', 20_000)
+    await registerWorkloads(t, { a, b }, TD, [
+      ['web', web.port], ['echo', echo.port], ['cache', CACHE_TARGET_PORT], ['banner', banner.port], ['bulk', bulk.port],
+    ])
     const redirect = (chain: string) => `-A ${chain} -d ${CIDR} -p tcp -j REDIRECT --to-ports 15001`
     for (const host of [net.hA, net.hB]) {
       await waitFor(async () => {

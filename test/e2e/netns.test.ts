@@ -9,9 +9,9 @@
  * Needs a build (`npm test` builds first).
  */
 import t from 'tap'
-import { certsOf, CLI, policiesIn, waitFor } from '../helpers/agent-process'
+import { CLI, policiesIn, waitFor } from '../helpers/agent-process'
 import { startCa } from '../helpers/ca-process'
-import { startHostAgents } from '../helpers/netns-agents'
+import { registerWorkloads, startHostAgents } from '../helpers/netns-agents'
 import {
   canConnectIn, createTopology, curlIn, netnsUnavailable, removeStaleNamespaces, runIn, startBackendIn, tcpExchangeIn,
 } from '../helpers/netns'
@@ -69,24 +69,7 @@ if (skipReason !== undefined) {
 
     const { a, b } = await startHostAgents(net, redis.url, ca, [], cleanup)
 
-    // The CLI reaches each agent through its API socket, a file: no network namespace applies.
-    for (const [agent, args] of [
-      [b, ['register', 'web', '--address', '10.77.2.2', '--port', String(web.port)]],
-      [b, ['register', 'echo', '--address', '10.77.2.2', '--port', String(echo.port)]],
-      // Nothing listens in wA: the endpoint only tells agent A whose address 10.77.1.2 is.
-      [a, ['register', 'client', '--address', '10.77.1.2', '--port', '7000']],
-    ] as const) {
-      const r = await agent.cli(args)
-      t.equal(r.code, 0, `${agent.node}: ${args.join(' ')}: ${r.stderr}`)
-    }
-    await waitFor(async () => {
-      const certs = await certsOf(b)
-      return certs.includes(`spiffe://${TD}/ns/default/sa/web`) && certs.includes(`spiffe://${TD}/ns/default/sa/echo`)
-    }, 'B holds the certificates of its workloads', 20_000)
-    await waitFor(async () => {
-      const certs = await certsOf(a)
-      return certs.includes(NODE_A_ID) && certs.includes(CLIENT_ID)
-    }, 'A joined with its token and holds the client certificate', 20_000)
+    await registerWorkloads(t, { a, b }, TD, [['web', web.port], ['echo', echo.port]])
 
     const webUrl = `http://web.mesh:${WEB_PORT}`
     const resolveWeb = `web.mesh:${WEB_PORT}:${webVip}`
