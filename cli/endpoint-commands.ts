@@ -1,7 +1,7 @@
 /** `nodemesh register`, `nodemesh deregister` and `nodemesh endpoints`. */
 import type { Command } from 'commander'
 import { NmError } from '../registry/errors'
-import { isValidEndpointId, parseServiceRef, serviceKey } from '../registry/names'
+import { isValidEndpointId, parseServiceRef, serviceKey, serviceKeyOf } from '../registry/names'
 import { collect, globalFlags, print, withRegistry } from './cli-context'
 import { renderEndpoints } from './format-output'
 import { parseEndpointPortSpec, resolveEndpointPorts } from './parse-endpoint-ports'
@@ -65,8 +65,8 @@ export function addEndpointCommands(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(async (service: string, o: { output: string }, cmd: Command) => {
       const format = parseOutputFormat(o.output)
-      const ref = parseServiceRef(service)
-      const endpoints = await withRegistry(cmd, (reg) => reg.listEndpoints(serviceKey(ref.namespace, ref.name)))
+      const key = serviceKeyOf(service)
+      const endpoints = await withRegistry(cmd, (reg) => reg.listEndpoints(key))
       process.stdout.write(renderEndpoints(endpoints, format))
     })
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { normalizeRequestPath } from '../agent/authz/normalize-path'
 import { parseSpiffeId } from '../agent/identity/spiffe'
 import { NmError } from '../registry/errors'
-import { DEFAULT_NAMESPACE, isValidName, parseServiceRef, serviceKey } from '../registry/names'
+import { DEFAULT_NAMESPACE, isValidName, serviceKeyOf } from '../registry/names'
 import type { AuthorizationPolicy, PolicyAction } from '../registry/records'
 import { parsePortFlag } from './parse-flag-values'
 
@@ -26,11 +26,6 @@ function bad(message: string): never {
 }
 
 const sorted = <T>(xs: readonly T[], cmp?: (a: T, b: T) => number): T[] => [...new Set(xs)].sort(cmp)
-
-function serviceKeyOf(ref: string): string {
-  const r = parseServiceRef(ref)
-  return serviceKey(r.namespace, r.name)
-}
 
 export function parseTarget(text: string | undefined, verb: string): string {
   if (text === undefined) bad(`policy ${verb} needs --to SERVICE (or --to '*' for every service)`)

@@ -7,7 +7,7 @@ import { selectEndpoints, selectServices } from '../agent/api/select-records'
 import { withDeadline } from '../agent/api/with-deadline'
 import { buildSnapshot } from '../registry/build-snapshot'
 import { NmError, isNmError } from '../registry/errors'
-import { parseServiceRef, serviceKey } from '../registry/names'
+import { serviceKeyOf } from '../registry/names'
 import type { RegistryStore } from '../registry/store'
 import type { RegistryBackend } from './open-registry'
 
@@ -28,10 +28,6 @@ export async function openStoreBackend(url: string): Promise<RegistryBackend> {
 export function storeBackend(store: RegistryStore): RegistryBackend {
   const d = <T>(p: Promise<T>) => bounded(p, store.description)
   const snapshot = async () => buildSnapshot(await d(store.load())).snapshot
-  const keyOf = (ref: string) => {
-    const r = parseServiceRef(ref)
-    return serviceKey(r.namespace, r.name)
-  }
   return {
     description: store.description,
     createService: (input) => d(store.createService(input)),
@@ -42,14 +38,14 @@ export function storeBackend(store: RegistryStore): RegistryBackend {
         throw new NmError('NM_BAD_ARGUMENT', 'with --redis, register needs --node NODE (the host the endpoint runs on)')
       }
       return d(store.registerEndpoint({
-        service: keyOf(input.service), node: input.node, address: input.address, ports: input.ports,
+        service: serviceKeyOf(input.service), node: input.node, address: input.address, ports: input.ports,
         ...(input.weight !== undefined ? { weight: input.weight } : {}),
         ...(input.labels !== undefined ? { labels: input.labels } : {}),
         ...(input.health !== undefined ? { health: input.health } : {}),
       }))
     },
-    deregisterEndpoint: (service, id) => d(store.deregisterEndpoint(keyOf(service), id)),
-    listEndpoints: async (service) => selectEndpoints(await snapshot(), keyOf(service)),
+    deregisterEndpoint: (service, id) => d(store.deregisterEndpoint(serviceKeyOf(service), id)),
+    listEndpoints: async (service) => selectEndpoints(await snapshot(), serviceKeyOf(service)),
     getMesh: () => d(store.getMesh()),
     initMesh: (config) => d(store.initMesh(config)),
     putPolicy: async (policy) => { await d(store.putRecord('policy', policy)); return policy },

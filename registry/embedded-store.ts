@@ -146,8 +146,8 @@ export class EmbeddedStore implements RegistryStore {
 
   async registerEndpoint(input: RegisterEndpointInput): Promise<Endpoint> {
     return this.write((d) => {
-      const { namespace, name } = splitServiceKey(String(input.service))
-      const key = serviceKey(namespace, name)
+      const key = String(input.service)
+      splitServiceKey(key) // NM_BAD_ARGUMENT unless NAMESPACE/NAME
       const rawService = d.base.records.service.get(key)
       if (rawService === undefined) throw new NmError('NM_NOT_FOUND', `service ${key} does not exist; create it before registering endpoints`)
       validateRegisterEndpoint(input, requireStoredService(key, rawService))

@@ -50,3 +50,9 @@ export function parseServiceRef(ref: string, namespace?: string): { namespace: s
   if (!isValidName(ns)) throw new NmError('NM_BAD_ARGUMENT', `namespace "${ns}" must be a DNS label (lowercase letters, digits, '-')`)
   return { namespace: ns, name }
 }
+
+/** The registry key a service reference names (see parseServiceRef). */
+export function serviceKeyOf(ref: string): string {
+  const r = parseServiceRef(ref)
+  return serviceKey(r.namespace, r.name)
+}

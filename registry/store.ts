@@ -3,6 +3,7 @@
  * agent's gRPC API exposes to the CLI. Reads return raw JSON strings: validation happens once,
  * in the snapshot builder, so a bad record is rejected alone wherever it came from.
  */
+import { serviceKey } from './names'
 import type {
   AuthorizationPolicy, Endpoint, EndpointHealth, MeshConfig, NodeRecord, RecordKind, Route,
   Service, ServiceDefaults, ServicePort,
@@ -108,7 +109,7 @@ export interface RegistryStore {
 /** The id a record is stored under, per kind. */
 export function recordId(kind: RecordKind, record: { [k: string]: unknown }): string {
   switch (kind) {
-    case 'service': return `${record.namespace}/${record.name}`
+    case 'service': return serviceKey(String(record.namespace), String(record.name))
     case 'endpoint': return String(record.id)
     case 'node': return String(record.name)
     case 'policy': return String(record.name)
