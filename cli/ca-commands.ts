@@ -5,19 +5,13 @@
 import path from 'node:path'
 import { Option, type Command } from 'commander'
 import { NmError } from '../registry/errors'
-import { isValidNodeName } from '../registry/names'
 import { collect, globalFlags, print } from './cli-context'
-import { parseHostPort, parseRegistrySpec } from './parse-flag-values'
+import { parseHostPort, parseNodeName, parseRegistrySpec } from './parse-flag-values'
 
 const DAY_MS = 86_400_000
 
 function dirOption(): Option {
   return new Option('--dir <dir>', 'the CA directory (ca.crt, ca.key, ca.json, tokens.json)').env('NODEMESH_CA_DIR').makeOptionMandatory()
-}
-
-function nodeArg(node: string): string {
-  if (!isValidNodeName(node)) throw new NmError('NM_BAD_ARGUMENT', `node name "${node}" must be a host name (letters, digits, '.', '-', '_')`)
-  return node
 }
 
 export function addCaCommands(program: Command): void {
@@ -40,7 +34,7 @@ export function addCaCommands(program: Command): void {
     .option('--ttl <duration>', 'how long the token can be used, e.g. 30m, 1h', '1h')
     .option('--ca-address <host:port>', 'CA address to put in the printed agent command', '<CA_HOST>:15012')
     .action(async (nodeText: string, o: { dir: string; ttl: string; caAddress: string }) => {
-      const node = nodeArg(nodeText)
+      const node = parseNodeName(nodeText, 'node name')
       const { parseDuration } = require('../ca/duration') as typeof import('../ca/duration')
       const ttlMs = parseDuration(o.ttl, '--ttl', { minMs: 60_000, maxMs: 7 * DAY_MS })
       const { caDirFiles, loadCaDir } = require('../ca/ca-dir') as typeof import('../ca/ca-dir')
@@ -65,7 +59,7 @@ export function addCaCommands(program: Command): void {
     .requiredOption('--out <dir>', 'directory to write node.key, node.crt and ca.crt to')
     .option('--ttl <duration>', 'how long the credential is valid (the agent renews it at half-life)', '30d')
     .action(async (nodeText: string, o: { dir: string; out: string; ttl: string }) => {
-      const node = nodeArg(nodeText)
+      const node = parseNodeName(nodeText, 'node name')
       const { parseDuration } = require('../ca/duration') as typeof import('../ca/duration')
       const ttlMs = parseDuration(o.ttl, '--ttl', { minMs: 3_600_000, maxMs: 3650 * DAY_MS })
       const { issueNodeBundle } = require('../ca/issue-node-bundle') as typeof import('../ca/issue-node-bundle')

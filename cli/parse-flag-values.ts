@@ -5,7 +5,7 @@
 import net from 'node:net'
 import { parseCidr } from '../registry/cidr'
 import { NmError } from '../registry/errors'
-import { isValidNodeName } from '../registry/names'
+import { isValidDnsName, isValidLabelKey, isValidNodeName } from '../registry/names'
 
 function bad(message: string): never {
   throw new NmError('NM_BAD_ARGUMENT', message)
@@ -34,7 +34,6 @@ export function parseLeaseTtlSeconds(text: string): number {
   return parseInteger(text, '--lease-ttl', 2, 3600) * 1000
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
 const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/
 
 /** Repeated `--label k=v` into a map; a key given twice is refused rather than silently overwritten. */
@@ -45,7 +44,7 @@ export function parseLabels(specs: readonly string[]): Record<string, string> {
     if (eq <= 0) bad(`--label "${spec}" must be KEY=VALUE, e.g. version=v2`)
     const key = spec.slice(0, eq)
     const value = spec.slice(eq + 1)
-    if (!LABEL_KEY.test(key)) bad(`--label key "${key}" must be [PREFIX/]NAME of letters, digits, '.', '-', '_' (max 63)`)
+    if (!isValidLabelKey(key)) bad(`--label key "${key}" must be [PREFIX/]NAME of letters, digits, '.', '-', '_' (max 63)`)
     if (!LABEL_VALUE.test(value)) bad(`--label value "${value}" must be letters, digits, '.', '-', '_' (max 63)`)
     if (key in out) bad(`--label ${key} is given twice`)
     out[key] = value
@@ -59,19 +58,17 @@ export function parseVipCidr(text: string): string {
   return r.value.text
 }
 
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-
 export function parseDnsName(text: string, flag: string): string {
-  if (text.length > 253 || !DNS_NAME.test(text)) bad(`${flag} "${text}" must be a DNS name (lowercase labels joined by '.')`)
+  if (text.length > 253 || !isValidDnsName(text)) bad(`${flag} "${text}" must be a DNS name (lowercase labels joined by '.')`)
   return text
 }
 
-export function parseNodeName(text: string): string {
-  if (!isValidNodeName(text)) bad(`--node "${text}" must be a host name (letters, digits, '.', '-', '_')`)
+export function parseNodeName(text: string, what = '--node'): string {
+  if (!isValidNodeName(text)) bad(`${what} "${text}" must be a host name (letters, digits, '.', '-', '_')`)
   return text
 }
 
-/** `HOST:PORT` or `[IPV6]:PORT`, as used for DNS upstreams. */
+/** `HOST:PORT` or `[IPV6]:PORT`, as --ca-address, --listen and --tunnel-address take it. */
 export function parseHostPort(text: string, flag: string): string {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]+)$/.exec(text)
   const host = m?.[1] ?? m?.[2]

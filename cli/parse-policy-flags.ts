@@ -8,6 +8,7 @@ import { parseSpiffeId } from '../agent/identity/spiffe'
 import { NmError } from '../registry/errors'
 import { DEFAULT_NAMESPACE, isValidName, serviceKeyOf } from '../registry/names'
 import type { AuthorizationPolicy, PolicyAction } from '../registry/records'
+import { dropUndefined } from '../registry/validate-fields'
 import { parsePortFlag } from './parse-flag-values'
 
 export interface PolicyFlags {
@@ -119,11 +120,7 @@ export function buildPolicy(action: PolicyAction, flags: PolicyFlags): Authoriza
     methods: list(sorted(flags.method.map(parseMethodFlag))),
     paths: list(sorted(flags.path.map(parsePathFlag))),
   }
-  const rule = {
-    target, action,
-    from: Object.fromEntries(Object.entries(from).filter(([, v]) => v !== undefined)),
-    to: Object.fromEntries(Object.entries(to).filter(([, v]) => v !== undefined)),
-  } as Omit<AuthorizationPolicy, 'name'>
+  const rule: Omit<AuthorizationPolicy, 'name'> = { target, action, from: dropUndefined(from), to: dropUndefined(to) }
   if (flags.name !== undefined && !isValidName(flags.name)) bad(`--name "${flags.name}" must be a DNS label (lowercase letters, digits, '-', at most 63)`)
   return { name: flags.name ?? derivePolicyName(rule), ...rule }
 }

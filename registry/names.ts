@@ -16,6 +16,20 @@ export function isValidNodeName(s: string): boolean {
   return NODE_NAME.test(s)
 }
 
+/** DNS names (RFC 1123 subdomains) without the length limit, which callers report themselves. */
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+export function isValidDnsName(s: string): boolean {
+  return DNS_NAME.test(s)
+}
+
+/** Kubernetes label keys, `[PREFIX/]NAME`, without the overall length limit. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
+
+export function isValidLabelKey(s: string): boolean {
+  return LABEL_KEY.test(s)
+}
+
 const ENDPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 export function isValidEndpointId(s: string): boolean {

@@ -4,7 +4,7 @@
  * `Invalid` with a message naming the path (`ports[1].port: must be 1..65535, got 70000`).
  */
 import net from 'node:net'
-import { isValidEndpointId, isValidName, isValidNodeName } from './names'
+import { isValidDnsName, isValidEndpointId, isValidLabelKey, isValidName, isValidNodeName } from './names'
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string }
 
@@ -80,13 +80,9 @@ export function dnsLabel(v: unknown, path: string): string {
   return s
 }
 
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-export function isDnsSubdomain(s: string): boolean {
-  return SUBDOMAIN.test(s)
-}
 export function dnsSubdomain(v: unknown, path: string): string {
   const s = str(v, path, 253)
-  if (!isDnsSubdomain(s)) fail(path, `must be a DNS name (lowercase labels joined by '.'), got ${show(s)}`)
+  if (!isValidDnsName(s)) fail(path, `must be a DNS name (lowercase labels joined by '.'), got ${show(s)}`)
   return s
 }
 
@@ -143,9 +139,8 @@ export function strMap(v: unknown, path: string, key: (k: string, p: string) => 
   return out
 }
 
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/
 export function labelKey(k: string, path: string): void {
-  if (k.length > 317 || !LABEL_KEY.test(k)) fail(path, 'label key must be [PREFIX/]NAME with NAME of letters, digits, ".", "-", "_" (max 63)')
+  if (k.length > 317 || !isValidLabelKey(k)) fail(path, 'label key must be [PREFIX/]NAME with NAME of letters, digits, ".", "-", "_" (max 63)')
 }
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/

@@ -5,8 +5,9 @@
  */
 import net from 'node:net'
 import { parseCidr } from './cidr'
+import { isValidDnsName } from './names'
 import {
-  arr, bool, dnsLabel, dnsSubdomain, dropUndefined, endpointId, fail, guard, headerName, httpPath, int, ip, isDnsSubdomain,
+  arr, bool, dnsLabel, dnsSubdomain, dropUndefined, endpointId, fail, guard, headerName, httpPath, int, ip,
   labelKey, method, nodeName, num, obj, oneOf, optList, policyPath, port, show, str, strMap, svcKey, timestamp,
   type Obj, type ParseResult,
 } from './validate-fields'
@@ -82,7 +83,7 @@ function tunnelAddress(v: unknown, path: string): string {
   if (net.isIP(s) !== 0) return s
   const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(s)
   const host = m?.[1] ?? m?.[2]
-  const okHost = host !== undefined && (m?.[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host) || isDnsSubdomain(host))
+  const okHost = host !== undefined && (m?.[1] !== undefined ? net.isIPv6(host) : net.isIPv4(host) || isValidDnsName(host))
   if (!m || !okHost || Number(m[3]) < 1 || Number(m[3]) > 65535) fail(path, `must be IP, IP:PORT or HOST:PORT, got ${show(s)}`)
   return s
 }
