@@ -2,21 +2,15 @@
  * Picks the registry backend from a spec string (`--registry` / NODEMESH_REDIS_URL). Backends
  * load lazily (ioredis, the embedded store), so a CLI command that uses neither loads neither.
  */
-import type { Logger } from '../agent/observe/logger'
 import { NmError } from './errors'
 import { redactUrl } from './redis-connection'
-import { RedisStore } from './redis-store'
+import { RedisStore, type RedisStoreOptions } from './redis-store'
 import type { RegistryStore } from './store'
 
 export { redactUrl }
 
-export interface OpenStoreOptions {
-  /** `cli` fails fast when Redis is down; `agent` keeps reconnecting in the background. */
-  readonly role?: 'cli' | 'agent'
-  /** Redis key prefix (default `{nodemesh}:`). */
-  readonly prefix?: string
-  readonly log?: Logger
-}
+/** Used by the Redis backend only; the embedded store has no options. */
+export type OpenStoreOptions = Pick<RedisStoreOptions, 'role' | 'prefix' | 'log'>
 
 export async function openStore(spec: string, opts: OpenStoreOptions = {}): Promise<RegistryStore> {
   if (typeof spec !== 'string' || spec.trim() === '') {
