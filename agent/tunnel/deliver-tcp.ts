@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { spliceStream } from './splice-stream'
-import type { InboundDelivery } from './tunnel-server'
+import { ERROR_HEADER, type InboundDelivery } from './tunnel-server'
 
 export interface DeliverTcpOptions {
   readonly connectTimeoutMs?: number
@@ -21,7 +21,7 @@ export function deliverTcp(d: InboundDelivery, opts: DeliverTcpOptions = {}): vo
     if (settled) return
     settled = true
     socket.destroy()
-    d.respond(504, { 'x-nodemesh-error': 'NM_TUNNEL_TARGET_TIMEOUT' })
+    d.respond(504, { [ERROR_HEADER]: 'NM_TUNNEL_TARGET_TIMEOUT' })
   }, opts.connectTimeoutMs ?? 5_000)
   const giveUp = () => {
     if (settled) return
@@ -34,7 +34,7 @@ export function deliverTcp(d: InboundDelivery, opts: DeliverTcpOptions = {}): vo
     if (settled) return
     settled = true
     clearTimeout(timer)
-    d.respond(502, { 'x-nodemesh-error': 'NM_TUNNEL_TARGET_REFUSED', 'x-nodemesh-reason': err.code ?? 'connect failed' })
+    d.respond(502, { [ERROR_HEADER]: 'NM_TUNNEL_TARGET_REFUSED', 'x-nodemesh-reason': err.code ?? 'connect failed' })
   })
   socket.once('connect', () => {
     if (settled) return

@@ -5,7 +5,6 @@
  * tunnel is never a relay to anywhere else, nor to the agent itself.
  */
 import net from 'node:net'
-import type { SpiffeId } from '../identity/spiffe'
 import type { RoutingTable, TargetBinding } from '../routing/routing-table'
 
 export type InboundPlan =
@@ -18,7 +17,6 @@ export interface InboundInput {
   /** `host:port` the tunnel listens on. */
   readonly tunnelAddress: string
   readonly agentPorts: readonly number[]
-  readonly peer: SpiffeId
   readonly method: string
   readonly authority: string | undefined
 }

@@ -13,6 +13,7 @@ import { NmError, isNmError } from '../../registry/errors'
 import type { CertSource } from '../identity/cert-source'
 import type { Logger } from '../observe/logger'
 import { sniForIdentity } from './sni-for-identity'
+import { ERROR_HEADER } from './tunnel-server'
 import { TUNNEL_HTTP2_SETTINGS, TUNNEL_MAX_SESSION_MEMORY_MB, TUNNEL_SESSION_WINDOW } from './tunnel-settings'
 import { verifyPeerCertificate } from './verify-peer'
 
@@ -251,7 +252,8 @@ function awaitResponse(stream: http2.ClientHttp2Stream, req: TunnelOpenRequest, 
         resolve(stream)
         return
       }
-      const code = typeof headers['x-nodemesh-error'] === 'string' ? headers['x-nodemesh-error'] : undefined
+      const sent = headers[ERROR_HEADER]
+      const code = typeof sent === 'string' ? sent : undefined
       stream.close(http2.constants.NGHTTP2_CANCEL)
       reject(new TunnelRefusedError(status, code, `peer answered ${status} ${code ?? 'without a code'}: ${req.destNode} refused CONNECT to ${req.target}`))
     })

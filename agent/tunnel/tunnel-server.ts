@@ -153,7 +153,7 @@ export async function startTunnelServer(opts: TunnelServerOptions): Promise<Tunn
     const authority = headers[':authority']
     const plan = planInbound({
       table: opts.table(), localNode: opts.localNode, tunnelAddress,
-      agentPorts: opts.agentPorts, peer: state.peer, method: String(headers[':method'] ?? ''), authority,
+      agentPorts: opts.agentPorts, method: String(headers[':method'] ?? ''), authority,
     })
     if (plan.kind === 'reject') {
       log.info({ peer: state.peer.uri, authority, status: plan.status, code: plan.code, reason: plan.reason }, 'tunnel stream refused')

@@ -1,9 +1,7 @@
 import t from 'tap'
-import { parseSpiffeId, type SpiffeId } from '../../../agent/identity/spiffe'
 import { parseHostPort, planInbound, type InboundInput } from '../../../agent/tunnel/plan-inbound'
 import { tunnelTable } from './table-fixture'
 
-const peer = parseSpiffeId('spiffe://nodemesh.local/ns/default/sa/client') as SpiffeId
 const table = tunnelTable([
   { service: 'db', port: 5432, endpoints: [{ node: 'node-a', address: '10.0.0.5', port: 15432 }, { node: 'node-b', address: '10.0.0.6', port: 15432 }] },
   { service: 'db-admin', port: 9000, endpoints: [{ node: 'node-a', address: '10.0.0.5', port: 15432 }] },
@@ -14,7 +12,7 @@ const table = tunnelTable([
 ])
 const base: InboundInput = {
   table, localNode: 'node-a', tunnelAddress: '10.0.0.5:15008', agentPorts: [15000, 15001, 15008, 15020, 15021, 15053, 15080],
-  peer, method: 'CONNECT', authority: '10.0.0.5:15432',
+  method: 'CONNECT', authority: '10.0.0.5:15432',
 }
 
 t.test('delivers to workloads registered on this node, at the registered address', async (t) => {
