@@ -1,6 +1,6 @@
 /** The self-signed mesh root: CA:true (critical), keyCertSign + cRLSign, ten years. */
 import forge from 'node-forge'
-import { randomSerialHex, sign } from './x509-parts'
+import { BACKDATE_MS, ORG_SUBJECT, randomSerialHex, sign } from './x509-parts'
 
 export const ROOT_TTL_MS = 10 * 365 * 86_400_000
 
@@ -9,12 +9,9 @@ export function buildRootCert(keyPem: string, trustDomain: string, now: Date = n
   const cert = forge.pki.createCertificate()
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e)
   cert.serialNumber = randomSerialHex()
-  cert.validity.notBefore = new Date(now.getTime() - 60_000)
+  cert.validity.notBefore = new Date(now.getTime() - BACKDATE_MS)
   cert.validity.notAfter = new Date(now.getTime() + ROOT_TTL_MS)
-  const subject = [
-    { name: 'organizationName', value: 'nodemesh' },
-    { name: 'commonName', value: `nodemesh root ${trustDomain}` },
-  ]
+  const subject = [...ORG_SUBJECT, { name: 'commonName', value: `nodemesh root ${trustDomain}` }]
   cert.setSubject(subject)
   cert.setIssuer(subject)
   cert.setExtensions([

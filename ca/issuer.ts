@@ -30,24 +30,21 @@ export interface IssuerOptions {
   readonly workloadTtlMs?: number
   readonly nodeTtlMs?: number
   readonly log?: Logger
-  readonly now?: () => Date
 }
 
 export interface Issuer {
   readonly trustDomain: string
-  readonly trustBundlePem: string
   /** A workload certificate for `identity`, asked by `node` (already authenticated). */
   signWorkload(node: string, csrPem: string, identity: string): Promise<CertResponse>
   /** A node credential in exchange for a one-time join token. */
   joinNode(token: string, node: string, csrPem: string): Promise<CertResponse>
   /** A fresh node credential for `node` (authenticated by its current one, or trusted in-process). */
-  signNode(node: string, csrPem: string, ttlMs?: number): CertResponse
+  signNode(node: string, csrPem: string): CertResponse
 }
 
 export function createIssuer(opts: IssuerOptions): Issuer {
   const ca = opts.ca ?? (opts.caDir !== undefined ? loadCaDir(opts.caDir) : undefined)
   if (!ca) throw new NmError('NM_BAD_ARGUMENT', 'the issuer needs a CA directory (--ca-dir)')
-  const now = opts.now ?? (() => new Date())
   const workloadTtlMs = opts.workloadTtlMs ?? DEFAULT_SVID_TTL_MS
   const nodeTtlMs = opts.nodeTtlMs ?? DEFAULT_NODE_TTL_MS
   const { trustDomain } = ca
@@ -57,16 +54,15 @@ export function createIssuer(opts: IssuerOptions): Issuer {
     if (!isValidNodeName(node)) throw new NmError('NM_BAD_ARGUMENT', `node name "${node}" is not valid (letters, digits, '.', '-', '_')`)
   }
 
-  const signNode = (node: string, csrPem: string, ttlMs?: number): CertResponse => {
+  const signNode = (node: string, csrPem: string): CertResponse => {
     checkNode(node)
-    const signed = signSvid({ ca: ca.signing, csrPem, uri: nodeId(trustDomain, node), ttlMs: ttlMs ?? nodeTtlMs, now: now() })
+    const signed = signSvid({ ca: ca.signing, csrPem, uri: nodeId(trustDomain, node), ttlMs: nodeTtlMs })
     opts.log?.info({ node, serial: signed.serial, notAfter: signed.notAfter.toISOString() }, 'node credential issued')
     return respond(signed)
   }
 
   return {
     trustDomain,
-    trustBundlePem: ca.certPem,
     signNode,
 
     async signWorkload(node, csrPem, identity) {
@@ -76,7 +72,7 @@ export function createIssuer(opts: IssuerOptions): Issuer {
         opts.log?.warn({ node, identity, reason: decision.reason }, 'workload certificate refused')
         throw new NmError('NM_PERMISSION_DENIED', `refused to sign ${identity} for node ${node}: ${decision.reason}`)
       }
-      const signed = signSvid({ ca: ca.signing, csrPem, uri: identity, ttlMs: workloadTtlMs, now: now() })
+      const signed = signSvid({ ca: ca.signing, csrPem, uri: identity, ttlMs: workloadTtlMs })
       opts.log?.info({ node, identity, serial: signed.serial, notAfter: signed.notAfter.toISOString() }, 'workload certificate issued')
       return respond(signed)
     },
@@ -87,7 +83,7 @@ export function createIssuer(opts: IssuerOptions): Issuer {
       csrPublicKey(csrPem) // a malformed request must not burn the token
       // The token is consumed before signing: a crash in between costs a token, never reuses one.
       const outcome = await updateTokens(caDirFiles(ca.dir).tokens, (list) => {
-        const r = consumeToken(list, token, node, now())
+        const r = consumeToken(list, token, node, new Date())
         return { tokens: r.tokens, result: r }
       })
       if (!outcome.ok) {

@@ -5,19 +5,9 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { parseSpiffeId } from '../agent/identity/spiffe'
+import { parseSubjectAltName } from '../agent/tunnel/verify-peer'
 
 export type PeerNode = { readonly ok: true; readonly node: string } | { readonly ok: false; readonly reason: string }
-
-/** URI entries of a node:crypto `subjectAltName` string (`URI:a, DNS:b`). */
-export function uriSans(subjectAltName: string | undefined): { uris: string[]; others: number } {
-  const uris: string[] = []
-  let others = 0
-  for (const entry of (subjectAltName ?? '').split(', ').filter((e) => e !== '')) {
-    if (entry.startsWith('URI:')) uris.push(entry.slice(4))
-    else others++
-  }
-  return { uris, others }
-}
 
 export function nodeFromPeerCert(peerDer: Buffer | undefined, root: X509Certificate, trustDomain: string, now: Date = new Date()): PeerNode {
   if (!peerDer) return { ok: false, reason: 'no client certificate chaining to the mesh root was presented: authenticate with the node credential' }
@@ -25,10 +15,11 @@ export function nodeFromPeerCert(peerDer: Buffer | undefined, root: X509Certific
   try { cert = new X509Certificate(peerDer) } catch { return { ok: false, reason: 'the client certificate cannot be parsed' } }
   if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) return { ok: false, reason: 'the client certificate was not issued by this CA' }
   if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return { ok: false, reason: 'the client certificate is not valid now' }
-  const { uris, others } = uriSans(cert.subjectAltName)
-  if (uris.length !== 1 || others !== 0) return { ok: false, reason: 'the client certificate must carry exactly one URI SAN' }
-  const id = parseSpiffeId(uris[0] as string)
-  if (!id || id.kind !== 'node') return { ok: false, reason: `the client certificate is for ${uris[0]}, not a node: use the node credential` }
+  const sans = parseSubjectAltName(cert.subjectAltName)
+  const uri = sans?.length === 1 && sans[0]?.type === 'URI' ? sans[0].value : undefined
+  if (uri === undefined) return { ok: false, reason: 'the client certificate must carry exactly one URI SAN' }
+  const id = parseSpiffeId(uri)
+  if (!id || id.kind !== 'node') return { ok: false, reason: `the client certificate is for ${uri}, not a node: use the node credential` }
   if (id.trustDomain !== trustDomain) return { ok: false, reason: `the client certificate is for trust domain ${id.trustDomain}, not ${trustDomain}` }
   return { ok: true, node: id.node }
 }

@@ -45,10 +45,10 @@ export function randomSerialHex(): string {
 }
 
 /** notBefore backdated, notAfter = now + ttl but never past the root's own notAfter. */
-export function validity(ca: SigningCa | undefined, now: Date, ttlMs: number): { notBefore: Date; notAfter: Date } {
+export function validity(ca: SigningCa, now: Date, ttlMs: number): { notBefore: Date; notAfter: Date } {
   const notBefore = new Date(now.getTime() - BACKDATE_MS)
   let notAfter = new Date(now.getTime() + ttlMs)
-  if (ca && notAfter > ca.cert.validity.notAfter) notAfter = new Date(ca.cert.validity.notAfter.getTime())
+  if (notAfter > ca.cert.validity.notAfter) notAfter = new Date(ca.cert.validity.notAfter.getTime())
   if (notAfter <= now) throw new NmError('NM_CONFLICT', 'the mesh root has expired: create a new CA with `nodemesh ca init` and re-issue node credentials')
   return { notBefore, notAfter }
 }
