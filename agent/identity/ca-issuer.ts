@@ -10,7 +10,7 @@ import { generateKeyPem } from '../../ca/generate-key'
 import { makeCsrPem } from '../../ca/make-csr'
 import { NmError } from '../../registry/errors'
 import type { Logger } from '../observe/logger'
-import { identityDir, readNodeBundle, writeNodeBundle } from './identity-files'
+import { identityDir, readNodeBundle, writeNodeBundle, type NodeBundle } from './identity-files'
 import { pickNodeCredential } from './node-credential'
 import { leafPem, readIssuedCert } from './read-issued-cert'
 import { nodeId, parseSpiffeId } from './spiffe'
@@ -31,6 +31,9 @@ export interface CaIssuerOptions {
   readonly deadlineMs?: number
 }
 
+/** A node credential and the trust domain its SPIFFE ID names. */
+type Credential = NodeBundle & { readonly trustDomain: string }
+
 export async function connectCaIssuer(opts: CaIssuerOptions): Promise<WorkloadIssuer> {
   const { log, node } = opts
   const dir = identityDir(opts.stateDir)
@@ -41,7 +44,7 @@ export async function connectCaIssuer(opts: CaIssuerOptions): Promise<WorkloadIs
     candidates.push({ where: opts.nodeCredentialDir, bundle })
   }
   const choice = pickNodeCredential(candidates, node, new Date())
-  let credential: { keyPem: string; certChainPem: string; trustBundlePem: string; trustDomain: string }
+  let credential: Credential
   if (choice.ok) {
     credential = choice.credential
     // The state directory holds the copy that renewals replace; the operator's bundle is left alone.
@@ -75,7 +78,7 @@ export async function connectCaIssuer(opts: CaIssuerOptions): Promise<WorkloadIs
   }
 }
 
-async function join(opts: CaIssuerOptions, dir: string): Promise<{ keyPem: string; certChainPem: string; trustBundlePem: string; trustDomain: string }> {
+async function join(opts: CaIssuerOptions, dir: string): Promise<Credential> {
   if (opts.caBundleFile === undefined) {
     throw new NmError('NM_BAD_ARGUMENT', '--join-token needs --ca-bundle FILE (the mesh root, ca.crt from the CA host) to trust the CA by')
   }

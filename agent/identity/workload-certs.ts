@@ -20,7 +20,7 @@ import {
 import { readIssuedCert } from './read-issued-cert'
 import { DEFAULT_RENEW_FRACTION, planWanted, renewAt, retryDelayMs } from './renewal-plan'
 import { nodeId, parseSpiffeId } from './spiffe'
-import type { IssuerReply, WorkloadIssuer } from './workload-issuer'
+import type { WorkloadIssuer } from './workload-issuer'
 
 export interface WorkloadCertsOptions {
   readonly node: string
@@ -77,29 +77,33 @@ export async function startWorkloadCerts(opts: WorkloadCertsOptions): Promise<Wo
     slot.timer.unref()
   }
 
-  const request = async (slot: Slot): Promise<IssuerReply & { keyPem: string }> => {
+  /**
+   * A new key and certificate for `slot`, checked, saved and put in service. Undefined when the
+   * agent closed or the identity was dropped meanwhile; throws when any step fails.
+   */
+  const issue = async (slot: Slot): Promise<IssuedCert | undefined> => {
     const keyPem = await generateKeyPem()
     const csrPem = makeCsrPem(keyPem)
     const reply = slot === nodeSlot ? await issuer.signNode(csrPem) : await issuer.signWorkload(csrPem, slot.identity)
-    return { ...reply, keyPem }
+    const cert = readIssuedCert(keyPem, reply.certChainPem, slot.identity)
+    if (closed || (slot !== nodeSlot && workloads.get(slot.identity) !== slot)) return undefined
+    const receivedAt = new Date()
+    if (slot === nodeSlot) {
+      writeNodeBundle(dir, { keyPem, certChainPem: reply.certChainPem, trustBundlePem: reply.trustBundlePem })
+      issuer.nodeCredentialChanged?.(keyPem, reply.certChainPem)
+    } else {
+      writeWorkloadCert(dir, { identity: slot.identity, keyPem, certChainPem: reply.certChainPem, trustBundlePem: reply.trustBundlePem, receivedAt: receivedAt.toISOString() })
+    }
+    install(slot, cert, reply.trustBundlePem, receivedAt)
+    return cert
   }
 
   const renew = async (slot: Slot): Promise<void> => {
     if (closed || slot.busy) return
     slot.busy = true
     try {
-      const reply = await request(slot)
-      const cert = readIssuedCert(reply.keyPem, reply.certChainPem, slot.identity)
-      if (closed || (slot !== nodeSlot && workloads.get(slot.identity) !== slot)) return
-      const receivedAt = new Date()
-      if (slot === nodeSlot) {
-        writeNodeBundle(dir, { keyPem: reply.keyPem, certChainPem: reply.certChainPem, trustBundlePem: reply.trustBundlePem })
-        issuer.nodeCredentialChanged?.(reply.keyPem, reply.certChainPem)
-      } else {
-        writeWorkloadCert(dir, { identity: slot.identity, keyPem: reply.keyPem, certChainPem: reply.certChainPem, trustBundlePem: reply.trustBundlePem, receivedAt: receivedAt.toISOString() })
-      }
-      install(slot, cert, reply.trustBundlePem, receivedAt)
-      log.info({ identity: slot.identity, serial: cert.serial, notAfter: cert.notAfter.toISOString() }, 'certificate issued')
+      const cert = await issue(slot)
+      if (cert) log.info({ identity: slot.identity, serial: cert.serial, notAfter: cert.notAfter.toISOString() }, 'certificate issued')
     } catch (err) {
       if (closed) return
       const untilMs = slot.cert ? slot.cert.notAfter.getTime() - Date.now() : undefined
@@ -125,11 +129,7 @@ export async function startWorkloadCerts(opts: WorkloadCertsOptions): Promise<Wo
   }
   if (!nodeSlot.cert) {
     try {
-      const reply = await request(nodeSlot)
-      const cert = readIssuedCert(reply.keyPem, reply.certChainPem, nodeIdentity)
-      writeNodeBundle(dir, { keyPem: reply.keyPem, certChainPem: reply.certChainPem, trustBundlePem: reply.trustBundlePem })
-      issuer.nodeCredentialChanged?.(reply.keyPem, reply.certChainPem)
-      install(nodeSlot, cert, reply.trustBundlePem, new Date())
+      await issue(nodeSlot)
     } catch (err) {
       throw new NmError(err instanceof NmError ? err.code : 'NM_INTERNAL',
         `no certificate for ${nodeIdentity}: ${err instanceof NmError ? err.message.replace(/^NM_[A-Z_]+: /, '') : String(err)}`, { cause: err })
