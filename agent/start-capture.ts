@@ -41,9 +41,8 @@ export async function startCapture(opts: {
   const follow = (vipCidr: string): void => {
     chain = chain.then(async () => {
       if (vipCidr === cidr) return
-      const installed = await installCaptureRules({ vipCidr, capturePort: opts.port, log: opts.log })
-      rules = installed
-      opts.log.info({ vipCidr, port: opts.port, replacedLeftovers: installed.replacedLeftovers }, 'capture rules installed')
+      // installCaptureRules logs the install and the removal itself.
+      rules = await installCaptureRules({ vipCidr, capturePort: opts.port, log: opts.log })
       cidr = vipCidr
     }).catch((err: Error) => opts.log.error({ err: err.message, vipCidr }, 'capture rules not installed; VIP traffic is not reaching the agent'))
   }
@@ -55,7 +54,6 @@ export async function startCapture(opts: {
       await chain
       await listener.close()
       await rules?.remove()
-      if (rules) opts.log.info('capture rules removed')
     },
   }
 }
