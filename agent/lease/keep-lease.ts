@@ -12,8 +12,6 @@ import type { LocalEndpoints } from './local-endpoints'
 export interface LeaseKeeper {
   /** Resolves after the first successful heartbeat (local endpoints re-asserted by then). */
   readonly firstBeat: Promise<void>
-  /** One heartbeat now, e.g. right before a registration through the API. */
-  beat(): Promise<void>
   stop(): void
 }
 
@@ -29,7 +27,6 @@ export function keepLease(opts: {
   let timer: NodeJS.Timeout | undefined
   let failing = false
   let published = false
-  let running: Promise<void> | undefined
   let markFirst: () => void = () => {}
   const firstBeat = new Promise<void>((resolve) => { markFirst = resolve })
 
@@ -61,14 +58,10 @@ export function keepLease(opts: {
     }
   }
 
-  const beat = (): Promise<void> => {
-    running ??= beatOnce().finally(() => { running = undefined })
-    return running
-  }
-
   const loop = (): void => {
     if (stopped) return
-    beat().catch((err: Error) => {
+    // The next beat is scheduled only once this one settled, so beats never overlap.
+    beatOnce().catch((err: Error) => {
       if (!failing) log.warn({ node: node.name, err: err.message }, 'lease heartbeat failed; endpoints of this node lapse after the TTL unless the registry comes back')
       failing = true
     }).finally(() => {
@@ -79,7 +72,6 @@ export function keepLease(opts: {
 
   return {
     firstBeat,
-    beat,
     stop: () => {
       stopped = true
       if (timer) clearTimeout(timer)
