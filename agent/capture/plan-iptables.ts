@@ -5,10 +5,11 @@
  * flushes and refills the chains instead of adding a second copy, and extra jumps go.
  */
 import { NmError } from '../../registry/errors'
+import { AGENT_DEFAULTS } from '../agent-options'
 
 export const OUTPUT_CHAIN = 'NODEMESH-OUTPUT'
 export const PREROUTING_CHAIN = 'NODEMESH-PREROUTING'
-export const CAPTURE_PORT = 15001
+export const CAPTURE_PORT = AGENT_DEFAULTS.capturePort
 
 /** Arguments to `iptables` (without the binary and `-w`). */
 export type IptablesArgs = readonly string[]
