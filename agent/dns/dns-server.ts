@@ -14,6 +14,7 @@ import type { RoutingTable } from '../routing/routing-table'
 import { answerDnsQuery } from './answer-dns-query'
 import { RCODE, rawErrorResponse } from './build-dns-response'
 import { decodeDnsQuery } from './decode-dns-query'
+import { DnsFrameReader, frameDnsMessage } from './dns-tcp-frames'
 import { fitUdpResponse, udpLimitOf } from './fit-udp-response'
 import { FORWARD_TIMEOUT_MS, forwardDns, isOwnListener } from './forward-dns'
 import { formatUpstream, type Upstream } from './parse-upstream'
@@ -122,16 +123,13 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
 
   function serveTcp(conn: net.Socket): void {
     connections.add(conn)
-    let buffered = Buffer.alloc(0)
+    const frames = new DnsFrameReader()
     let inFlight = 0
     conn.setTimeout(opts.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, () => { if (inFlight === 0) conn.destroy() })
     conn.on('error', (err) => log.debug({ err }, 'DNS TCP connection error'))
     conn.on('close', () => connections.delete(conn))
     conn.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk])
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const message = Buffer.from(buffered.subarray(2, 2 + buffered.readUInt16BE(0)))
-        buffered = buffered.subarray(2 + message.length)
+      for (const message of frames.push(chunk)) {
         // Without a readable header there is no id to answer to, nor framing to trust.
         if (message.length < 12) return void conn.destroy()
         inFlight++
@@ -141,9 +139,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
           inFlight--
           conn.resume()
           if (!reply || conn.destroyed) return
-          const frame = Buffer.alloc(2)
-          frame.writeUInt16BE(reply.bytes.length)
-          conn.write(Buffer.concat([frame, reply.bytes]))
+          conn.write(frameDnsMessage(reply.bytes))
         })
       }
     })

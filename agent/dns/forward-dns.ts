@@ -9,6 +9,7 @@ import dgram from 'node:dgram'
 import net from 'node:net'
 import dnsPacket, { type Question } from 'dns-packet'
 import { FLAG_QR, FLAG_TC, RCODE, rcodeOf } from './build-dns-response'
+import { DnsFrameReader, frameDnsMessage } from './dns-tcp-frames'
 import { formatUpstream, type Upstream } from './parse-upstream'
 
 export const FORWARD_TIMEOUT_MS = 2000
@@ -153,18 +154,12 @@ function tcpExchange(
 ): Promise<Buffer> {
   return exchange(timeoutMs, signal, (resolve, reject) => {
     const socket = net.connect({ host: upstream.host, port: upstream.port })
-    let buffered = Buffer.alloc(0)
-    const frame = Buffer.alloc(2)
-    frame.writeUInt16BE(query.length)
-    socket.on('connect', () => socket.write(Buffer.concat([frame, query])))
+    const frames = new DnsFrameReader()
+    socket.on('connect', () => socket.write(frameDnsMessage(query)))
     socket.on('error', reject)
     socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk])
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0))
-        buffered = buffered.subarray(2 + message.length)
-        if (matches(message)) return resolve(Buffer.from(message))
-      }
+      const answer = frames.push(chunk).find(matches)
+      if (answer) resolve(answer)
     })
     socket.on('close', () => reject(new Error('connection closed before an answer')))
     return () => socket.destroy()
