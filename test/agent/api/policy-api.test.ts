@@ -4,34 +4,18 @@
  * `npx tsc -p . ; node scripts/copy-assets.js`).
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { connectAgentApi } from '../../../agent/api/agent-api-client'
-import type { AgentStatus } from '../../../agent/api/agent-status'
-import { serveAgentApi } from '../../../agent/api/serve-agent-api'
-import { createLogger } from '../../../agent/observe/logger'
 import { buildSnapshot } from '../../../registry/build-snapshot'
-import { EmbeddedStore } from '../../../registry/embedded-store'
 import type { AuthorizationPolicy } from '../../../registry/records'
 import { BUILT_CLI, runCli, stderrLines } from '../../cli/spawn-cli'
+import { setupAgentApi } from './agent-api-fixture'
 
 if (!fs.existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: build first with \`npm run build\``)
 
-const log = createLogger('silent')
-const status: AgentStatus = { node: 'n1', registry: 'file:/x', revision: 1, connected: true, stalenessSeconds: 0, listeners: 0, version: '0.1.0' }
-
-async function setup(t: Test) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-api-policy-'))
-  const store = await EmbeddedStore.open(path.join(dir, 'registry.json'))
-  const socketPath = path.join(dir, 'run', 'agent.sock')
-  const server = await serveAgentApi({ socketPath, store, node: 'n1', log, status: () => status })
-  t.teardown(async () => { await server.close(); await store.close(); fs.rmSync(dir, { recursive: true, force: true }) })
-  return { store, socketPath }
-}
-
 t.test('the client: put, list, delete, and errors as NmError', async (t) => {
-  const { store, socketPath } = await setup(t)
+  const { store, socketPath } = await setupAgentApi(t)
   const client = connectAgentApi(socketPath)
   t.teardown(() => client.close())
   t.same(await client.listPolicies(), [])
@@ -64,7 +48,7 @@ t.test('the client: put, list, delete, and errors as NmError', async (t) => {
 })
 
 t.test('the CLI through the agent', async (t) => {
-  const { socketPath } = await setup(t)
+  const { socketPath } = await setupAgentApi(t)
   const cli = (...args: string[]) => runCli(args, { NODEMESH_STATE_DIR: path.dirname(socketPath) })
 
   const made = await cli('policy', 'deny', '--to', 'web', '--from-namespace', 'legacy', '--method', 'DELETE', '--path', '/admin/*')

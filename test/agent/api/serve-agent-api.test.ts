@@ -7,40 +7,19 @@ import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import t, { type Test } from 'tap'
-import type { Endpoint } from '../../../registry/records'
+import t from 'tap'
 import { EmbeddedStore } from '../../../registry/embedded-store'
 import { openStore } from '../../../registry/open-store'
 import { startRedis } from '../../helpers/redis-server'
-import { createLogger } from '../../../agent/observe/logger'
 import { connectAgentApi } from '../../../agent/api/agent-api-client'
-import type { AgentStatus } from '../../../agent/api/agent-status'
 import { serveAgentApi, type AgentApiServer } from '../../../agent/api/serve-agent-api'
 import { BUILT_CLI, runCli, stderrLines } from '../../cli/spawn-cli'
+import { log, setupAgentApi, status } from './agent-api-fixture'
 
 if (!fs.existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: build first with \`npm run build\``)
 
-const log = createLogger('silent')
-const status: AgentStatus = { node: 'n1', registry: 'file:/x', revision: 3, connected: true, stalenessSeconds: 0, listeners: 2, version: '0.1.0' }
-
-async function setup(t: Test) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nm-api-'))
-  const store = await EmbeddedStore.open(path.join(dir, 'registry.json'))
-  const registered: Endpoint[] = []
-  const deregistered: string[] = []
-  // The running agent keeps its node's lease; endpoints registered through it hang on that lease.
-  await store.heartbeat('n1', 60_000)
-  const socketPath = path.join(dir, 'run', 'agent.sock')
-  const server = await serveAgentApi({
-    socketPath, store, node: 'n1', log, status: () => status,
-    onRegistered: (ep) => registered.push(ep), onDeregistered: (svc, id) => deregistered.push(`${svc} ${id}`),
-  })
-  t.teardown(async () => { await server.close(); await store.close(); fs.rmSync(dir, { recursive: true, force: true }) })
-  return { dir, store, server, socketPath, registered, deregistered }
-}
-
 t.test('the CLI through the agent', async (t) => {
-  const { dir, socketPath, registered, deregistered } = await setup(t)
+  const { dir, socketPath, registered, deregistered } = await setupAgentApi(t)
   const stateDir = path.dirname(socketPath)
   t.equal(fs.statSync(socketPath).mode & 0o777, 0o660, 'socket mode 0660')
   const cli = (...args: string[]) => runCli(args, { NODEMESH_STATE_DIR: stateDir })
@@ -94,7 +73,7 @@ t.test('the CLI through the agent', async (t) => {
 })
 
 t.test('the client maps errors back into NmError', async (t) => {
-  const { socketPath, store } = await setup(t)
+  const { socketPath, store } = await setupAgentApi(t)
   const client = connectAgentApi(socketPath)
   t.teardown(() => client.close())
   await t.rejects(client.listEndpoints('default/nope'), { code: 'NM_NOT_FOUND' })
