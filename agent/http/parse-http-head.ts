@@ -58,7 +58,7 @@ export function parseRequestHead(buf: Buffer, limits: HeadLimits = DEFAULT_HEAD_
   const fields = parseFields(buf, lineEnd.next, end, 400)
   if (!Array.isArray(fields)) return fields as HeadError
   const info = scanFields(fields, 400)
-  if (!Array.isArray(info.connection)) return info.connection
+  if (info.error !== undefined) return info.error
 
   if (info.hostCount > 1) return fail(400, 'more than one Host header')
   if (info.hostCount === 0 && versionMinor === 1) return fail(400, 'HTTP/1.1 request without a Host header')
@@ -114,17 +114,14 @@ export function parseResponseHead(buf: Buffer, requestMethod: string, limits: He
   const fields = parseFields(buf, next, end, 502)
   if (!Array.isArray(fields)) return fields as HeadError
   const info = scanFields(fields, 502)
-  if (!Array.isArray(info.connection)) return info.connection
+  if (info.error !== undefined) return info.error
 
   let framing: BodyFraming = UNTIL_CLOSE
   if (status < 200 || status === 204 || status === 304 || requestMethod === 'HEAD') framing = NO_BODY
   else if (info.te !== undefined) {
     if (info.cl !== undefined) return fail(502, 'upstream sent both Content-Length and Transfer-Encoding')
-    const last = lastCoding(info.te)
-    if (last === 'chunked') {
-      if (!chunkedLast(info.te)) return fail(502, 'upstream applied chunked more than once')
-      framing = CHUNKED
-    }
+    if (chunkedLast(info.te)) framing = CHUNKED
+    else if (lastCoding(info.te) === 'chunked') return fail(502, 'upstream applied chunked more than once')
   } else if (info.cl !== undefined) {
     const n = contentLength(info.cl)
     if (n < 0) return fail(502, 'invalid upstream Content-Length')
@@ -221,17 +218,18 @@ function parseFields(buf: Buffer, pos: number, end: number, status: 400 | 502): 
 interface FieldInfo {
   cl: HttpHeader[] | undefined
   te: string[] | undefined
-  connection: string[] | HeadError
+  connection: string[]
   host: string | undefined
   hostCount: number
   upgrade: string | undefined
   expectContinue: boolean
+  /** Set when a field is malformed in a way the framing depends on. */
+  error: HeadError | undefined
 }
 
 /** Collects the fields that decide framing and connection handling. */
 function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo {
-  const info: FieldInfo = { cl: undefined, te: undefined, connection: [], host: undefined, hostCount: 0, upgrade: undefined, expectContinue: false }
-  const connection: string[] = []
+  const info: FieldInfo = { cl: undefined, te: undefined, connection: [], host: undefined, hostCount: 0, upgrade: undefined, expectContinue: false, error: undefined }
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k]!
     switch (f.field) {
@@ -241,15 +239,14 @@ function scanFields(fields: readonly HttpHeader[], status: 400 | 502): FieldInfo
           const v = part.trim().toLowerCase()
           if (v !== '') (info.te ??= []).push(v)
         }
-        if (info.te === undefined) info.connection = fail(status, 'empty Transfer-Encoding')
+        if (info.te === undefined) info.error = fail(status, 'empty Transfer-Encoding')
         break
-      case Field.Connection: connectionTokens(f, connection); break
+      case Field.Connection: connectionTokens(f, info.connection); break
       case Field.Host: info.host = f.value; info.hostCount++; break
       case Field.Upgrade: info.upgrade = f.value; break
       case Field.Expect: info.expectContinue = f.value.toLowerCase() === '100-continue'; break
     }
   }
-  if (Array.isArray(info.connection)) info.connection = connection
   return info
 }
 
