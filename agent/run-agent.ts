@@ -82,7 +82,8 @@ export async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     const synced = new Promise<void>((resolve) => {
       const watcher: RegistryWatcher = watchRegistry({
         store, log, ...(saved ? { initial: saved.snapshot } : {}),
-        onSnapshot: (snapshot: Snapshot) => {
+        onSnapshot: (snapshot: Snapshot, rejected) => {
+          for (const r of rejected) metrics.rejectedRecords.inc({ kind: r.kind })
           dataPlane.apply(snapshot).then(resolve, (err: Error) => log.error({ err: err.message }, 'applying snapshot failed'))
           mesh?.onSnapshot(snapshot)
           capture?.onSnapshot(snapshot)

@@ -3,11 +3,13 @@
  * serves from its saved snapshot while Redis is still down, it catches up when Redis returns,
  * and endpoints leased by an agent that died leave every snapshot after the TTL.
  */
+import { execFile } from 'node:child_process'
 import http from 'node:http'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { startHttpBackend } from '../helpers/backends'
 import { curl } from '../helpers/commands'
-import { runCli, routesOf, sleep, startAgent, waitFor, waitForEndpoints } from '../helpers/agent-process'
+import { httpGet, runCli, routesOf, sleep, startAgent, waitFor, waitForEndpoints } from '../helpers/agent-process'
 import { haveRedisServer, startRedis } from '../helpers/redis-server'
 
 if (!haveRedisServer()) {
@@ -68,6 +70,25 @@ if (!haveRedisServer()) {
     await redis.start()
     t.equal((await runCli(['service', 'create', 'late', '--port', '8091/http'], env)).code, 0)
     await waitFor(async () => (await routesOf(agent)).services.some((s) => s.service === 'default/late'), 'change after reconnect applied', 20_000)
+  })
+
+  t.test('a malformed record in Redis is rejected alone, logged and counted', async (t) => {
+    const redis = await startRedis()
+    t.teardown(() => redis.stop())
+    const env = { NODEMESH_REDIS_URL: redis.url }
+    t.equal((await runCli(['service', 'create', 'good', '--port', '8093/http'], env)).code, 0)
+    // Written past the CLI, as a buggy or older writer might.
+    await promisify(execFile)('redis-cli', ['-p', String(redis.port), 'HSET', '{nodemesh}:services', 'default/broken', '{"name":"broken","ports":"eighty"}'])
+    const agent = await startAgent({ node: 'node-a', redisUrl: redis.url })
+    t.teardown(() => agent.stop())
+
+    await waitFor(async () => (await routesOf(agent)).services.some((s) => s.service === 'default/good'), 'the good service is served', 20_000)
+    const logged = await agent.waitForLog((r) => r.msg === 'registry record rejected' && r.id === 'default/broken')
+    t.equal(logged.kind, 'service', 'the rejection is logged with its kind')
+    const snap = JSON.parse((await httpGet(`http://127.0.0.1:${agent.ports.admin}/debug/snapshot`)).body) as { rejected: Array<{ id: string }> }
+    t.same(snap.rejected.map((r) => r.id), ['default/broken'], 'listed in /debug/snapshot')
+    const metrics = (await httpGet(`http://127.0.0.1:${agent.ports.metrics}/metrics`)).body
+    t.match(metrics, /nodemesh_registry_rejected_records_total\{kind="service"\} 1\b/, 'counted once')
   })
 
   t.test('endpoints leased by a dead agent leave every snapshot after the TTL', async (t) => {
