@@ -4,7 +4,7 @@
  */
 import { buildSnapshot } from '../../registry/build-snapshot'
 import { NmError, isNmError } from '../../registry/errors'
-import { parseServiceRef, serviceKey } from '../../registry/names'
+import { parseServiceRef, serviceKeyOf } from '../../registry/names'
 import { PORT_PROTOCOLS, type Endpoint, type MeshConfig, type PortProtocol, type Service, type ServicePort } from '../../registry/records'
 import type { RegistryStore } from '../../registry/store'
 import type { AgentStatus } from './agent-status'
@@ -89,17 +89,16 @@ export function createAgentApiHandlers(deps: AgentApiDeps): AgentApiHandlers {
       return ep
     },
     DeregisterEndpoint: async (req) => {
-      const ref = parseServiceRef(req.service)
-      const key = serviceKey(ref.namespace, ref.name)
+      const key = serviceKeyOf(req.service)
       checkAgentDeregistration(requireEndpoint(await snapshot(), key, req.id), node)
       await b(store.deregisterEndpoint(key, req.id))
       deps.onDeregistered?.(key, req.id)
       return {}
     },
     ListEndpoints: async (req) => {
-      const ref = parseServiceRef(req.service)
+      const key = serviceKeyOf(req.service)
       const snap = await snapshot()
-      return { revision: snap.revision, endpoints: selectEndpoints(snap, serviceKey(ref.namespace, ref.name)) }
+      return { revision: snap.revision, endpoints: selectEndpoints(snap, key) }
     },
     GetMesh: async () => b(store.getMesh()),
     InitMesh: async (req) => {

@@ -5,7 +5,7 @@
  */
 import net from 'node:net'
 import { NmError } from '../../registry/errors'
-import { parseServiceRef, serviceKey } from '../../registry/names'
+import { serviceKeyOf } from '../../registry/names'
 import type { Endpoint, EndpointHealth } from '../../registry/records'
 import type { RegisterEndpointInput } from '../../registry/store'
 
@@ -20,7 +20,7 @@ export function planAgentRegistration(req: RegistrationRequest, agentNode: strin
     throw new NmError('NM_BAD_ARGUMENT',
       `this agent registers endpoints on node ${agentNode} only: register on ${req.node} through that node's agent, or as a static endpoint with --redis URL --node ${req.node}`)
   }
-  const ref = parseServiceRef(req.service)
+  const service = serviceKeyOf(req.service)
   if (net.isIP(req.address) === 0) throw new NmError('NM_BAD_ARGUMENT', `endpoint address "${req.address}" is not an IP address`)
   const entries = Object.entries(req.ports)
   if (entries.length === 0) throw new NmError('NM_BAD_ARGUMENT', 'an endpoint needs at least one port: give --port')
@@ -36,7 +36,7 @@ export function planAgentRegistration(req: RegistrationRequest, agentNode: strin
     throw new NmError('NM_BAD_ARGUMENT', `health "${req.health}" must be healthy or unhealthy`)
   }
   return {
-    service: serviceKey(ref.namespace, ref.name),
+    service,
     node: agentNode,
     address: req.address,
     ports: { ...req.ports },

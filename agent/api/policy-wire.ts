@@ -6,6 +6,7 @@
 import { NmError } from '../../registry/errors'
 import type { AuthorizationPolicy, PolicyAction } from '../../registry/records'
 import type { Snapshot } from '../../registry/snapshot'
+import { dropUndefined } from '../../registry/validate-fields'
 
 export interface WirePolicy {
   readonly name: string
@@ -19,10 +20,6 @@ function list<T>(v: readonly T[] | undefined): T[] | undefined {
   return v && v.length > 0 ? [...v] : undefined
 }
 
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
-}
-
 /** A policy as decoded from the wire; the store validates it before writing. */
 export function policyFromWire(w: WirePolicy): AuthorizationPolicy {
   if (w.action !== 'ALLOW' && w.action !== 'DENY') {
@@ -34,8 +31,8 @@ export function policyFromWire(w: WirePolicy): AuthorizationPolicy {
     name: w.name,
     target: w.target,
     action: w.action as PolicyAction,
-    from: compact({ identities: list(from.identities), namespaces: list(from.namespaces), services: list(from.services) }),
-    to: compact({ ports: list(to.ports), methods: list(to.methods), paths: list(to.paths) }),
+    from: dropUndefined({ identities: list(from.identities), namespaces: list(from.namespaces), services: list(from.services) }),
+    to: dropUndefined({ ports: list(to.ports), methods: list(to.methods), paths: list(to.paths) }),
   }
 }
 
