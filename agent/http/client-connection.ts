@@ -55,6 +55,7 @@ export class ClientConnection {
   bodyStreamed = false
   /** Close the client connection once this exchange is over. */
   closeAfter = false
+  /** Status of the final response head from the endpoint; 0 until one arrived. */
   status = 0
   bytesOut = 0
   private readonly reqFramer = new BodyFramer()
@@ -154,7 +155,7 @@ export class ClientConnection {
     this.phase = Phase.Closed
     this.up.detach()
     // 499 (client closed request), as nginx logs it.
-    if (wasForwarding) this.record(this.up.responseStarted && this.status !== 0 ? this.status : 499)
+    if (wasForwarding) this.record(this.status !== 0 ? this.status : 499)
     this.shared.connections.delete(this)
   }
 
@@ -260,7 +261,7 @@ export class ClientConnection {
    */
   abort(status: number): void {
     this.up.detach()
-    this.record(this.up.responseStarted ? this.status : status)
+    this.record(this.status !== 0 ? this.status : status)
     this.phase = Phase.Closed
     this.socket.destroy()
   }

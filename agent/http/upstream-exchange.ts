@@ -29,7 +29,6 @@ export class UpstreamExchange implements UpstreamHandler {
   private res: ResponseHead | null = null
   private upstreamSpoke = false
   private upstreamExtra = false
-  responseStarted = false
   private retriedPooled = false
   private retriedEndpoint = false
   private loadTarget: string | null = null
@@ -44,7 +43,6 @@ export class UpstreamExchange implements UpstreamHandler {
   start(): void {
     this.retriedPooled = false
     this.retriedEndpoint = false
-    this.responseStarted = false
     this.res = null
     this.dispatch(false)
   }
@@ -134,12 +132,9 @@ export class UpstreamExchange implements UpstreamHandler {
     let ok: boolean
     if (n <= MERGED_BODY_LIMIT) ok = c.writeClient(buildClientResponseHead(res, connection, rest, n))
     else {
-      c.socket.cork()
       c.writeClient(buildClientResponseHead(res, connection))
       ok = c.writeClient(n === rest!.length ? rest! : rest!.subarray(0, n))
-      c.socket.uncork()
     }
-    this.responseStarted = true
     if (this.resFramer.done) this.finish()
     else if (!ok) this.upstream!.pause()
   }
@@ -182,7 +177,8 @@ export class UpstreamExchange implements UpstreamHandler {
     }
     this.detach()
     const plan = planUpstreamRetry({
-      canResend: c.reqBodyDone && !c.bodyStreamed && !this.responseStarted,
+      // No response has started here: a lost connection after the head is handled above.
+      canResend: c.reqBodyDone && !c.bodyStreamed,
       idempotent: c.plan!.idempotent,
       neverSent: !conn.connected,
       reused: conn.reused,
@@ -245,7 +241,6 @@ export class UpstreamExchange implements UpstreamHandler {
     c.writeClient(buildClientResponseHead(res, 'upgrade', rest, rest === null ? 0 : rest.length))
     // Only the head counts as response bytes here; what follows is spliced traffic.
     if (rest !== null) c.bytesOut -= rest.length
-    c.status = 101
     const up = c.shared.pool.takeOver(conn)
     this.upstream = null
     this.spliced = up
