@@ -35,8 +35,8 @@ export interface UpstreamPoolOptions {
   readonly idleTimeoutMs: number
   /** A connection attempt that takes longer fails with ETIMEDOUT. */
   readonly connectTimeoutMs: number
-  /** How tunnel deliveries are opened; absent when the agent has no tunnel. */
-  readonly tunnel?: TunnelOpener
+  /** How tunnel deliveries are opened (the opener refuses when the agent has no tunnel). */
+  readonly tunnel: TunnelOpener
 }
 
 export class UpstreamConn {
@@ -68,12 +68,7 @@ export class UpstreamConn {
       this.attach(socket)
       return
     }
-    const open = pool.options.tunnel
-    if (open === undefined) {
-      this.failEarly(Object.assign(new Error('this agent has no tunnel'), { code: 'ENOTUNNEL' }))
-      return
-    }
-    open(delivery.route).then((stream) => {
+    pool.options.tunnel(delivery.route).then((stream) => {
       if (this.closed) {
         stream.destroy() // timed out or dropped while the peer was answering
         return
