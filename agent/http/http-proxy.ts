@@ -16,7 +16,7 @@ import { UpstreamPool } from './upstream-pool'
 export type { HttpBinding } from './plan-http-request'
 export type { HttpProxyOptions } from './proxy-shared'
 
-export const HTTP_PROXY_DEFAULTS: HttpProxyOptions = {
+const HTTP_PROXY_DEFAULTS: HttpProxyOptions = {
   headLimits: DEFAULT_HEAD_LIMITS,
   responseHeadTimeoutMs: 30_000,
   clientIdleTimeoutMs: 60_000,
@@ -43,7 +43,7 @@ export interface HttpProxy {
  * a quarter of the shortest timeout, at most once a second, so a timeout fires at most 25%
  * (or 1 s) late and never early. One shared timer replaces a timer per request.
  */
-export function sweepIntervalMs(o: HttpProxyOptions): number {
+function sweepIntervalMs(o: HttpProxyOptions): number {
   const shortest = Math.min(o.responseHeadTimeoutMs, o.clientIdleTimeoutMs, o.upstreamIdleTimeoutMs, o.connectTimeoutMs)
   return Math.max(5, Math.min(1000, Math.floor(shortest / 4)))
 }

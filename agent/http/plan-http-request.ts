@@ -99,7 +99,7 @@ function planInbound(bindings: readonly TargetBinding[], head: RequestHead): Htt
 }
 
 /** Service port named by a Host value or absolute-form authority (`web.mesh`, `web.default.mesh:8080`). */
-export function resolveAuthority(table: RoutingTable, authority: string): CompiledPort | PlanRejection {
+function resolveAuthority(table: RoutingTable, authority: string): CompiledPort | PlanRejection {
   let host = authority
   let portNumber: number | undefined
   const colon = authority.lastIndexOf(':')

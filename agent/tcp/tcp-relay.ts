@@ -20,7 +20,7 @@ export interface TcpRelayOptions {
   readonly random: () => number
 }
 
-export const TCP_RELAY_DEFAULTS: TcpRelayOptions = { connectTimeoutMs: 5_000, random: Math.random }
+const TCP_RELAY_DEFAULTS: TcpRelayOptions = { connectTimeoutMs: 5_000, random: Math.random }
 
 export interface TcpRelay {
   /** Relays an accepted connection; the listener should be created with `allowHalfOpen: true`. */
