@@ -2,7 +2,8 @@
  * Assembles an outgoing head from lines of a received head (copied as bytes) and latin1 text,
  * and returns it as one Buffer together with the body bytes that follow it, so it leaves in
  * one write. Consecutive received lines are copied as one range. A head is built
- * synchronously from start() to finish(), so one writer serves the whole thread.
+ * synchronously from start() to finish(), so one writer serves the whole thread. A head built
+ * earlier (a request head kept for a resend) is joined to its body the same way.
  */
 import { CR, LF } from './http-chars'
 
@@ -11,6 +12,12 @@ import { CR, LF } from './http-chars'
  * into C++ and a view object each, more than copying a header line byte by byte.
  */
 const SMALL = 128
+
+/**
+ * Bodies up to this size leave in the same Buffer as their head (one write); larger ones are
+ * written after it, as copying them costs more than a second write.
+ */
+export const MERGED_BODY_LIMIT = 16 * 1024
 
 export class HeadWriter {
   private buf = Buffer.allocUnsafeSlow(16 * 1024)
@@ -54,12 +61,7 @@ export class HeadWriter {
   /** The head, then body[0, bodyEnd), in one new Buffer; a null body for the head alone. */
   finish(body: Buffer | null = null, bodyEnd = 0): Buffer {
     this.flush()
-    const n = body === null ? 0 : bodyEnd
-    // Small sizes come from Node's shared pool, so this is a slice, not an allocation.
-    const out = Buffer.allocUnsafe(this.used + n)
-    copyBytes(this.buf, 0, this.used, out, 0)
-    if (n > 0) copyBytes(body!, 0, n, out, this.used)
-    return out
+    return joinHeadAndBody(this.buf, this.used, body, body === null ? 0 : bodyEnd)
   }
 
   private flush(): void {
@@ -80,6 +82,15 @@ export class HeadWriter {
     this.buf.copy(bigger, 0, 0, this.used)
     this.buf = bigger
   }
+}
+
+/** head[0, headEnd) then body[0, bodyEnd) in one new Buffer. */
+export function joinHeadAndBody(head: Buffer, headEnd: number, body: Buffer | null, bodyEnd: number): Buffer {
+  // Small sizes come from Node's shared pool, so this is a slice, not an allocation.
+  const out = Buffer.allocUnsafe(headEnd + bodyEnd)
+  copyBytes(head, 0, headEnd, out, 0)
+  if (bodyEnd > 0) copyBytes(body!, 0, bodyEnd, out, headEnd)
+  return out
 }
 
 function copyBytes(src: Buffer, start: number, end: number, dst: Buffer, at: number): void {

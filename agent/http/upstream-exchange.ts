@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { pickEndpoint } from '../routing/pick-endpoint'
 import { BodyFramer } from './body-framer'
+import { joinHeadAndBody, MERGED_BODY_LIMIT } from './head-writer'
 import type { ClientConnection } from './client-connection'
 import { Phase } from './exchange-phase'
 import { reject, type HttpRejection } from './http-error-response'
@@ -16,7 +17,6 @@ import type { ResponseHead } from './http-head'
 import { parseResponseHead } from './parse-http-head'
 import { planUpstreamRetry, upstreamFailure } from './plan-upstream-retry'
 import { buildClientResponseHead } from './rewrite-heads'
-import { headWithBody, MERGED_BODY_LIMIT } from './serialize-head'
 import type { UpstreamConn, UpstreamHandler } from './upstream-pool'
 
 export class UpstreamExchange implements UpstreamHandler {
@@ -68,7 +68,8 @@ export class UpstreamExchange implements UpstreamHandler {
     const c = this.conn
     const head = c.plan!.head
     const body = c.firstBody
-    if (body === null || body.length <= MERGED_BODY_LIMIT) conn.write(headWithBody(head, body, body === null ? 0 : body.length))
+    if (body === null) conn.write(head)
+    else if (body.length <= MERGED_BODY_LIMIT) conn.write(joinHeadAndBody(head, head.length, body, body.length))
     else {
       conn.write(head)
       conn.write(body)
