@@ -3,6 +3,7 @@
  * nothing in the table refers back to mutable state. The data plane swaps the result in as
  * one reference.
  */
+import { joinHostPort } from './join-host-port'
 import net from 'node:net'
 import type { Endpoint, Service } from '../../registry/records'
 import { DEFAULT_TUNNEL_PORT } from '../agent-options'
@@ -137,8 +138,4 @@ function compileService(key: string, svc: Service, endpoints: readonly Endpoint[
 /** Node records may give a bare IP; the tunnel port is then the default. */
 function withTunnelPort(address: string): string {
   return net.isIP(address) === 0 ? address : joinHostPort(address, DEFAULT_TUNNEL_PORT)
-}
-
-function joinHostPort(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`
 }

@@ -4,6 +4,7 @@
  * peer's SPIFFE ID checked, and each CONNECT is planned (`planInbound`) and either refused
  * with a coded status or handed to `onDeliver` (authorization, then TCP or the L7 proxy).
  */
+import { joinHostPort } from '../routing/join-host-port'
 import http2 from 'node:http2'
 import type net from 'node:net'
 import type tls from 'node:tls'
@@ -189,8 +190,4 @@ function respondOnce(stream: http2.ServerHttp2Stream, status: number, headers: R
   if (stream.headersSent || stream.closed || stream.destroyed) return
   const ok = status >= 200 && status < 300
   stream.respond({ ...headers, ':status': status }, { endStream: !ok })
-}
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 }
