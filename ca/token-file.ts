@@ -16,7 +16,7 @@ export async function updateTokens<T>(file: string, change: (list: StoredToken[]
   await takeLock(lock)
   try {
     const { tokens, result } = change(readTokens(file))
-    writeFileAtomicSync(file, renderTokenList(tokens), 0o600)
+    writeFileAtomicSync(file, renderTokenList(tokens))
     return result
   } finally {
     fs.rmSync(lock, { force: true })

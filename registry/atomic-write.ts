@@ -1,7 +1,8 @@
 /**
  * Writes `data` so that a reader sees the old file or the new one, never a torn one: write a
  * temp file beside it, fsync, rename over, then fsync the directory so the rename survives a
- * crash. The async form also creates the parent directory (mode 0700) when missing.
+ * crash. The file is readable by its owner only (0600): it holds registry state or secrets.
+ * The async form also creates the parent directory (mode 0700) when missing.
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -12,11 +13,11 @@ function tempBeside(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`)
 }
 
-export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
   const dir = path.dirname(file)
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 })
   const tmp = tempBeside(file)
-  const fh = await fsp.open(tmp, 'wx', mode)
+  const fh = await fsp.open(tmp, 'wx', 0o600)
   try {
     await fh.writeFile(data)
     await fh.sync()
@@ -36,9 +37,9 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
 }
 
 /** The same for synchronous callers; the parent directory must exist. */
-export function writeFileAtomicSync(file: string, data: string, mode = 0o600): void {
+export function writeFileAtomicSync(file: string, data: string): void {
   const tmp = tempBeside(file)
-  const fd = fs.openSync(tmp, 'wx', mode)
+  const fd = fs.openSync(tmp, 'wx', 0o600)
   try {
     fs.writeFileSync(fd, data)
     fs.fsyncSync(fd)

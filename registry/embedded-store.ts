@@ -237,7 +237,7 @@ export class EmbeddedStore implements RegistryStore {
         leases: d.leases ?? d.base.leases,
       }
       if (!changed && next.leases === d.base.leases && next.vipCursor === d.base.vipCursor) return result
-      await writeFileAtomic(this.file, encodeRegistryFile(next), 0o600).catch((err: Error) => {
+      await writeFileAtomic(this.file, encodeRegistryFile(next)).catch((err: Error) => {
         throw new NmError('NM_STATE_DIR', `cannot write ${this.file}: ${err.message}; nothing was changed`, { cause: err })
       })
       this.state = next

@@ -25,7 +25,7 @@ export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<vo
     mesh: snapshot.mesh,
     records,
   }
-  await writeFileAtomic(file, JSON.stringify(body, null, 1) + '\n', 0o600)
+  await writeFileAtomic(file, JSON.stringify(body, null, 1) + '\n')
 }
 
 type Loaded = { snapshot: Snapshot; rejected: RejectedRecord[] } | { error: string }

@@ -57,9 +57,9 @@ export function readNodeBundle(dir: string): NodeBundle | undefined {
 
 export function writeNodeBundle(dir: string, bundle: NodeBundle): void {
   ensureDir(dir)
-  writeFileAtomic(path.join(dir, NODE_KEY_FILE), bundle.keyPem, 0o600)
-  writeFileAtomic(path.join(dir, NODE_CERT_FILE), bundle.certChainPem, 0o600)
-  writeFileAtomic(path.join(dir, BUNDLE_FILE), bundle.trustBundlePem, 0o600)
+  writeFileAtomic(path.join(dir, NODE_KEY_FILE), bundle.keyPem)
+  writeFileAtomic(path.join(dir, NODE_CERT_FILE), bundle.certChainPem)
+  writeFileAtomic(path.join(dir, BUNDLE_FILE), bundle.trustBundlePem)
 }
 
 function workloadFile(dir: string, identity: string): string {
@@ -69,7 +69,7 @@ function workloadFile(dir: string, identity: string): string {
 
 export function writeWorkloadCert(dir: string, cert: StoredCert): void {
   ensureDir(path.join(dir, 'workloads'))
-  writeFileAtomic(workloadFile(dir, cert.identity), JSON.stringify(cert), 0o600)
+  writeFileAtomic(workloadFile(dir, cert.identity), JSON.stringify(cert))
 }
 
 export function removeWorkloadCert(dir: string, identity: string): void {

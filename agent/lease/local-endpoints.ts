@@ -39,6 +39,6 @@ export class LocalEndpoints {
   }
 
   private async save(): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify(this.all(), null, 2)}\n`, 0o600)
+    await writeFileAtomic(this.file, `${JSON.stringify(this.all(), null, 2)}\n`)
   }
 }
