@@ -15,6 +15,7 @@ import type { CompiledEndpoint, CompiledPort } from '../routing/routing-table'
 import { spliceSockets } from '../tcp/splice-sockets'
 import { BodyFramer } from './body-framer'
 import { Phase } from './exchange-phase'
+import { ExchangeRecord } from './exchange-record'
 import { errorResponse, reject, type HttpErrorCode, type HttpRejection } from './http-error-response'
 import type { RequestHead } from './http-head'
 import { parseRequestHead } from './parse-http-head'
@@ -29,12 +30,12 @@ const PARSE_CODES: Record<number, HttpErrorCode> = { 400: 'NM_BAD_REQUEST', 431:
 export class ClientConnection {
   phase: Phase = Phase.Head
   readonly shared: ProxyShared
-  readonly socket: Duplex
+  private readonly socket: Duplex
   private readonly binding: HttpBinding
   private readonly client: string
   /** Client bytes received but not yet consumed (a partial head, or pipelined requests). */
   private pending: Buffer | null = null
-  clientEnded = false
+  private clientEnded = false
   private clientPaused = false
   /** When the connection last became idle (no exchange in flight); checked by `sweep`. */
   private idleSince: number
@@ -46,8 +47,6 @@ export class ClientConnection {
   endpoint: CompiledEndpoint | undefined = undefined
   /** How the endpoint of the exchange in flight is reached (set by `deliverTo`). */
   delivery: UpstreamDelivery | null = null
-  /** The source identity of the exchange in flight, once known (for the access log). */
-  private sourceIdentity: string | undefined = undefined
   private readonly deliveries: RequestDelivery
   /** Body bytes that came with the head; kept so the request can be sent again. */
   firstBody: Buffer | null = null
@@ -55,14 +54,9 @@ export class ClientConnection {
   bodyStreamed = false
   /** Close the client connection once this exchange is over. */
   closeAfter = false
-  /** Status of the final response head from the endpoint; 0 until one arrived. */
-  status = 0
-  bytesOut = 0
+  /** What the access log and metrics say about the exchange in flight. */
+  readonly record: ExchangeRecord
   private readonly reqFramer = new BodyFramer()
-  private recorded = true
-  private startedAt = 0
-  private bytesIn = 0
-  private dnsDomain = ''
   private readonly up: UpstreamExchange
 
   private readonly onData = this.onClientData.bind(this)
@@ -76,6 +70,7 @@ export class ClientConnection {
     this.binding = binding
     const addr = clientAddress ?? (socket as net.Socket).remoteAddress ?? 'unknown'
     this.client = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.record = new ExchangeRecord(shared.metrics, this.client, binding.kind === 'inbound' ? 'destination' : 'source')
     this.up = new UpstreamExchange(this)
     this.deliveries = new RequestDelivery(shared.ctx, binding, this.client)
     this.idleSince = performance.now()
@@ -121,7 +116,7 @@ export class ClientConnection {
     const n = this.reqFramer.consume(chunk, 0, chunk.length)
     if (n > 0) {
       this.bodyStreamed = true
-      this.bytesIn += n
+      this.record.bytesIn += n
       if (!this.up.writeBody(n === chunk.length ? chunk : chunk.subarray(0, n))) this.pauseClient()
     }
     if (this.reqFramer.error !== undefined) {
@@ -155,7 +150,7 @@ export class ClientConnection {
     this.phase = Phase.Closed
     this.up.detach()
     // 499 (client closed request), as nginx logs it.
-    if (wasForwarding) this.record(this.status !== 0 ? this.status : 499)
+    if (wasForwarding) this.writeRecord(this.record.status !== 0 ? this.record.status : 499)
     this.shared.connections.delete(this)
   }
 
@@ -173,8 +168,7 @@ export class ClientConnection {
         return
       }
       if (r.kind === 'error') {
-        this.beginRecord(undefined)
-        this.bytesIn = this.pending.length
+        this.beginExchange(undefined, this.pending.length, this.shared.ctx.table().dnsDomain)
         this.pending = null
         this.rejectRequest(reject(r.status, PARSE_CODES[r.status] ?? 'NM_BAD_REQUEST', r.reason), true)
         return
@@ -187,9 +181,10 @@ export class ClientConnection {
   }
 
   private startRequest(head: RequestHead, rest: Buffer | null): void {
-    this.beginRecord(head)
     const shared = this.shared
-    const plan = planHttpRequest({ table: shared.ctx.table(), binding: this.binding, head, clientAddress: this.client, outstanding: shared.outstanding, random: shared.opts.random })
+    const table = shared.ctx.table()
+    this.beginExchange(head, head.headLength, table.dnsDomain)
+    const plan = planHttpRequest({ table, binding: this.binding, head, clientAddress: this.client, outstanding: shared.outstanding, random: shared.opts.random })
     if (plan.kind === 'reject') {
       this.port = plan.port
       // Without a body to skip, the connection can serve the next request (a refused CONNECT is done).
@@ -218,7 +213,7 @@ export class ClientConnection {
       }
       if (n > 0) this.firstBody = n === rest.length ? rest : rest.subarray(0, n)
       if (n < rest.length) this.pending = rest.subarray(n)
-      this.bytesIn += n
+      this.record.bytesIn += n
     }
     this.reqBodyDone = this.reqFramer.done
     this.bodyStreamed = false
@@ -234,7 +229,7 @@ export class ClientConnection {
   deliverTo(endpoint: CompiledEndpoint): HttpRejection | undefined {
     this.endpoint = endpoint
     const out = this.deliveries.plan(this.port!, endpoint, { method: this.req!.method, target: this.req!.path })
-    this.sourceIdentity = out.source
+    this.record.sourceIdentity = out.source
     this.delivery = out.ok ? out.delivery : null
     return out.ok ? undefined : out.rejection
   }
@@ -243,8 +238,8 @@ export class ClientConnection {
   rejectRequest(r: HttpRejection, close: boolean): void {
     const text = errorResponse(r, close)
     this.socket.write(text, 'latin1')
-    this.bytesOut += text.length
-    this.record(r.status)
+    this.record.bytesOut += text.length
+    this.writeRecord(r.status)
     if (close) this.endClient()
     else this.idleSince = performance.now()
   }
@@ -261,7 +256,7 @@ export class ClientConnection {
    */
   abort(status: number): void {
     this.up.detach()
-    this.record(this.status !== 0 ? this.status : status)
+    this.writeRecord(this.record.status !== 0 ? this.record.status : status)
     this.phase = Phase.Closed
     this.socket.destroy()
   }
@@ -270,7 +265,7 @@ export class ClientConnection {
   exchangeDone(): void {
     // A response that ended before its request body leaves the client mid-message: close.
     if (!this.reqBodyDone) this.closeAfter = true
-    this.record(this.status)
+    this.writeRecord(this.record.status)
     this.req = null
     this.plan = null
     this.firstBody = null
@@ -283,7 +278,7 @@ export class ClientConnection {
 
   /** After a 101: hands the client socket to a raw splice with the upstream socket. */
   spliceTo(up: Duplex): void {
-    this.record(101)
+    this.writeRecord(101)
     this.phase = Phase.Upgraded
     if (this.pending !== null) up.write(this.pending)
     this.pending = null
@@ -299,7 +294,7 @@ export class ClientConnection {
 
   /** Writes response bytes to the client, counting them; false when the socket buffer is full. */
   writeClient(buf: Buffer): boolean {
-    this.bytesOut += buf.length
+    this.record.bytesOut += buf.length
     return batchedWrite(this.socket, buf)
   }
 
@@ -323,28 +318,19 @@ export class ClientConnection {
     this.socket.end()
   }
 
-  // ---- bookkeeping ----
+  // ---- exchange state ----
 
-  private beginRecord(head: RequestHead | undefined): void {
+  /** Starts the next exchange (`head` undefined for a head that did not parse). */
+  private beginExchange(head: RequestHead | undefined, bytesIn: number, dnsDomain: string): void {
     this.req = head ?? null
-    this.recorded = false
-    this.startedAt = performance.now()
-    this.bytesIn = head?.headLength ?? 0
-    this.bytesOut = 0
-    this.status = 0
     this.port = undefined
     this.endpoint = undefined
-    this.sourceIdentity = undefined
     this.closeAfter = false
-    this.dnsDomain = this.shared.ctx.table().dnsDomain
+    this.record.begin(bytesIn, dnsDomain)
   }
 
-  private record(status: number): void {
-    if (this.recorded) return
-    this.recorded = true
-    this.shared.metrics.record(this.req?.method, this.req?.path, status, this.port, this.endpoint?.target,
-      performance.now() - this.startedAt, this.bytesIn, this.bytesOut, this.client, this.dnsDomain,
-      this.binding.kind === 'inbound' ? 'destination' : 'source', this.sourceIdentity)
+  private writeRecord(status: number): void {
+    this.record.write(status, this.req, this.port, this.endpoint)
   }
 }
 

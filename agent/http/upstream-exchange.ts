@@ -121,7 +121,7 @@ export class UpstreamExchange implements UpstreamHandler {
     this.headDeadline = 0
     this.resBuf = null
     this.res = res
-    c.status = res.status
+    c.record.status = res.status
     this.resFramer.reset(res.framing)
     const n = rest === null ? 0 : this.resFramer.consume(rest, 0, rest.length)
     if (this.resFramer.error !== undefined) {
@@ -241,7 +241,7 @@ export class UpstreamExchange implements UpstreamHandler {
     this.endLoad()
     c.writeClient(buildClientResponseHead(res, 'upgrade', rest, rest === null ? 0 : rest.length))
     // Only the head counts as response bytes here; what follows is spliced traffic.
-    if (rest !== null) c.bytesOut -= rest.length
+    if (rest !== null) c.record.bytesOut -= rest.length
     const up = c.shared.pool.takeOver(conn)
     this.upstream = null
     this.spliced = up
