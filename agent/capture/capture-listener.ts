@@ -4,6 +4,7 @@
  * exactly as bind mode's accepted local address. A connection whose original destination
  * cannot be read is reset: guessing would send it to the wrong service.
  */
+import { unmapV4 } from '../address-text'
 import net from 'node:net'
 import { NmError } from '../../registry/errors'
 import type { Logger } from '../observe/logger'
@@ -91,8 +92,4 @@ export function startCaptureListener(opts: CaptureListenerOptions): Promise<Capt
       })
     })
   })
-}
-
-function unmapV4(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }

@@ -7,6 +7,7 @@
  * is created per body chunk. Timeouts are deadlines checked by the proxy's periodic sweep, so
  * no timer is armed per request.
  */
+import { unmapV4 } from '../address-text'
 import { batchedWrite } from './write-batch'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
@@ -69,7 +70,7 @@ export class ClientConnection {
     this.socket = socket
     this.binding = binding
     const addr = clientAddress ?? (socket as net.Socket).remoteAddress ?? 'unknown'
-    this.client = addr.startsWith('::ffff:') ? addr.slice(7) : addr
+    this.client = unmapV4(addr)
     this.record = new ExchangeRecord(shared.metrics, this.client, binding.kind === 'inbound' ? 'destination' : 'source')
     this.up = new UpstreamExchange(this)
     this.deliveries = new RequestDelivery(shared.ctx, binding, this.client)

@@ -4,6 +4,7 @@
  * identity; loopback (every host process shares it) and anything ambiguous or unknown get
  * the node's own identity. The agent never asserts an identity it cannot attribute.
  */
+import { unmapV4 } from '../address-text'
 import net from 'node:net'
 import { nodeId } from './spiffe'
 import type { RoutingTable } from '../routing/routing-table'
@@ -25,10 +26,6 @@ export function attributeSource(table: RoutingTable, localNode: string, sourceAd
   if (owner === undefined) return { identity: node, attributed: false, reason: `${address} is no local endpoint` }
   if (owner === 'ambiguous') return { identity: node, attributed: false, reason: `${address} is shared by workloads of several identities` }
   return { identity: owner.identity, ...(owner.service ? { service: owner.service } : {}), attributed: true, reason: `local endpoint address ${address}` }
-}
-
-function unmapV4(address: string): string {
-  return address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address
 }
 
 function isLoopback(address: string): boolean {

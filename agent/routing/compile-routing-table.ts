@@ -3,7 +3,7 @@
  * nothing in the table refers back to mutable state. The data plane swaps the result in as
  * one reference.
  */
-import { joinHostPort } from './join-host-port'
+import { joinHostPort } from '../address-text'
 import net from 'node:net'
 import type { Endpoint, Service } from '../../registry/records'
 import { DEFAULT_TUNNEL_PORT } from '../agent-options'

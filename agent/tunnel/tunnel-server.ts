@@ -4,7 +4,7 @@
  * peer's SPIFFE ID checked, and each CONNECT is planned (`planInbound`) and either refused
  * with a coded status or handed to `onDeliver` (authorization, then TCP or the L7 proxy).
  */
-import { joinHostPort } from '../routing/join-host-port'
+import { joinHostPort } from '../address-text'
 import http2 from 'node:http2'
 import type net from 'node:net'
 import type tls from 'node:tls'
