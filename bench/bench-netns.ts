@@ -32,8 +32,8 @@ export function ipIn(ns: string, ...args: string[]): void {
 }
 
 /** `ip netns exec` execs in place, so the Managed pid is the program's own (its CPU is what /proc shows). */
-export function startIn(ns: string, name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Managed {
-  return startProcess(name, 'ip', ['netns', 'exec', ns, command, ...args], env)
+export function startIn(ns: string, name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, stdin: 'ignore' | 'pipe' = 'ignore'): Managed {
+  return startProcess(name, 'ip', ['netns', 'exec', ns, command, ...args], env, stdin)
 }
 
 export function runIn(ns: string, command: string, args: readonly string[], timeoutMs?: number): Promise<CommandResult> {

@@ -14,7 +14,7 @@ import { freePort, makeTempDir, run, sleep, startProcess, waitForPort, which, ty
 import { startStunnelArm } from './stunnel-arm'
 import { DEST_HOST, type HostPort } from './tunnel-arm'
 
-export const CAPTURE_ARM_NAMES = ['direct', 'bind', 'capture', 'stunnel'] as const
+export const CAPTURE_ARM_NAMES = ['direct', 'bind', 'bind-ct', 'capture', 'stunnel'] as const
 export type CaptureArmName = (typeof CAPTURE_ARM_NAMES)[number]
 
 const CLI = path.join(__dirname, '..', 'cli', 'main.js')
@@ -52,20 +52,34 @@ async function startNsBackends(ns: string): Promise<NsBackends> {
   return { procs: [iperf, web] }
 }
 
+/**
+ * The rule that turns connection tracking on in bind-ct's namespace: the usual first rule of a
+ * stateful firewall. A fresh namespace has no netfilter hooks, so bind mode there pays nothing
+ * for conntrack while capture mode (REDIRECT needs it) pays it on every packet of both legs.
+ * Kubernetes nodes (kube-proxy), Docker hosts and firewalled VMs track connections anyway;
+ * bind-ct is bind mode on such a host, capture's like-for-like baseline.
+ */
+const CONNTRACK_RULE = ['-w', '-A', 'INPUT', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']
+
 /** One namespace, one agent (bind or capture mode), one tcp service with its endpoints in the namespace. */
-export async function startMeshArm(mode: 'bind' | 'capture'): Promise<CaptureArm> {
+export async function startMeshArm(arm: 'bind' | 'bind-ct' | 'capture'): Promise<CaptureArm> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing (build first: npm run build)`)
-  const ns = createNamespace(mode === 'bind' ? 'bind' : 'cap')
+  const mode = arm === 'capture' ? 'capture' : 'bind'
+  const ns = createNamespace(arm === 'capture' ? 'cap' : arm)
+  if (arm === 'bind-ct') {
+    const r = await runIn(ns, 'iptables', CONNTRACK_RULE)
+    if (r.code !== 0) throw new Error(`bind-ct: iptables ${CONNTRACK_RULE.join(' ')} failed in ${ns}: ${r.stderr.trim()}`)
+  }
   // Both namespaces get the local route, so routing is the same in both and a client bound to
   // 127.0.20.1 has a route to the VIPs at all (a loopback source never leaves through another
   // device). Bind mode needs it to listen on a VIP; in capture mode nothing listens there and
   // the OUTPUT REDIRECT rule is what delivers the connection, to the capture listener.
   ipIn(ns, 'route', 'add', 'local', VIP_CIDR, 'dev', 'lo')
   const backends = await startNsBackends(ns)
-  const stateDir = makeTempDir(`nm-bench-${mode}-`)
+  const stateDir = makeTempDir(`nm-bench-${arm}-`)
   const env = { ...process.env, NODEMESH_REDIS_URL: '', NODEMESH_STATE_DIR: stateDir, NODEMESH_LOG_LEVEL: 'warn' }
-  const agent = startIn(ns, `nodemesh agent (${mode})`, process.execPath,
-    [CLI, 'agent', '--node', `bench-${mode}`, '--state-dir', stateDir, '--log-level', 'warn', ...(mode === 'capture' ? ['--capture'] : [])], env)
+  const agent = startIn(ns, `nodemesh agent (${arm})`, process.execPath,
+    [CLI, 'agent', '--node', `bench-${arm}`, '--state-dir', stateDir, '--log-level', 'warn', ...(mode === 'capture' ? ['--capture'] : [])], env)
   // The API socket is a file in the state dir, so the CLI reaches the agent from the root namespace.
   const cli = async (args: string[]): Promise<string> => {
     const r = await run(process.execPath, [CLI, ...args], env)
@@ -82,15 +96,16 @@ export async function startMeshArm(mode: 'bind' | 'capture'): Promise<CaptureArm
   // The VIP answers once the agent saw the service and its endpoints (and, in capture mode, set up its rules).
   const probe = await runIn(ns, process.execPath, [CLIENT, 'probe', vip, String(HTTP_SERVICE_PORT), '30'], 40_000)
   const probed = /"ok":true/.test(probe.stdout)
-  if (!probed) throw new Error(`${mode}: ${vip}:${HTTP_SERVICE_PORT} never answered in ${ns}: ${probe.stdout.trim()} ${probe.stderr.trim()}\n${agent.tail()}`)
+  if (!probed) throw new Error(`${arm}: ${vip}:${HTTP_SERVICE_PORT} never answered in ${ns}: ${probe.stdout.trim()} ${probe.stderr.trim()}\n${agent.tail()}`)
   const rules = mode === 'capture' ? (await runIn(ns, 'iptables', ['-w', '-t', 'nat', '-S'])).stdout.split('\n').filter((l) => l.includes('REDIRECT')) : []
   const version = (await run(process.execPath, [CLI, '--version'])).stdout.trim() || 'dev'
   return {
-    name: mode, ns,
+    name: arm, ns,
     iperf: { host: vip, port: IPERF_SERVICE_PORT }, http: { host: vip, port: HTTP_SERVICE_PORT },
     pids: [agent.pid], procs: [agent, ...backends.procs],
     describe: `agent ${version} (pid ${agent.pid}) in ${ns}, embedded registry, VIP ${vip}` +
-      (mode === 'bind' ? ', listeners bound on the VIP' : `, ${rules.join('; ') || 'no REDIRECT rule seen'}`),
+      (mode === 'bind' ? ', listeners bound on the VIP' : `, ${rules.join('; ') || 'no REDIRECT rule seen'}`) +
+      (arm === 'bind-ct' ? `, connection tracking on (iptables ${CONNTRACK_RULE.slice(1).join(' ')})` : ''),
   }
 }
 

@@ -3,12 +3,12 @@
  * capture-client-main.js in the arm's namespace (or the root one), while the arm's processes'
  * CPU time is read from /proc before and after.
  */
-import { runIn } from './bench-netns'
+import { startIn } from './bench-netns'
 import { CLIENT, type CaptureArm, type CaptureArmName } from './capture-arms'
 import type { LoopResult } from './connection-loop'
 import type { IperfResult } from './iperf-client'
 import { cpuTicks, ticksToMicros } from './proc-cpu'
-import { run } from './processes'
+import { startProcess, type Managed } from './processes'
 import { median } from './report-text'
 
 /** One arm's figures: of one round, or over rounds (medians; errors summed). */
@@ -26,12 +26,48 @@ export interface CaptureSample extends CaptureFigures {
   readonly firstError?: string
 }
 
-async function client<T>(arm: CaptureArm, args: string[], durationS: number): Promise<T> {
-  const argv = [CLIENT, ...args]
-  const timeout = (durationS + 40) * 1000
-  const r = arm.ns ? await runIn(arm.ns, process.execPath, argv, timeout) : await run(process.execPath, argv, process.env, timeout)
-  if (r.code !== 0) throw new Error(`${args.join(' ')}${arm.ns ? ` in ${arm.ns}` : ''} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`)
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as T
+/**
+ * One client process per arm for the whole suite (capture-client-main.js serve), in the arm's
+ * namespace: every slice then measures a warm client, as a real one is. A process started per
+ * slice spent a good part of its one second compiling, and the direct arm, the ceiling, showed
+ * a third of its steady rate.
+ */
+export class ArmClient {
+  private readonly proc: Managed
+  private buffered = ''
+  private waiting: ((line: string) => void) | undefined
+
+  constructor(private readonly arm: CaptureArm) {
+    const name = `${arm.name} client`
+    this.proc = arm.ns ? startIn(arm.ns, name, process.execPath, [CLIENT, 'serve'], process.env, 'pipe') : startProcess(name, process.execPath, [CLIENT, 'serve'], process.env, 'pipe')
+    this.proc.child.stdout?.on('data', (d: string) => {
+      this.buffered += d
+      for (let nl = this.buffered.indexOf('\n'); nl >= 0 && this.waiting; nl = this.buffered.indexOf('\n')) {
+        const line = this.buffered.slice(0, nl)
+        this.buffered = this.buffered.slice(nl + 1)
+        const resolve = this.waiting
+        this.waiting = undefined
+        resolve(line)
+      }
+    })
+  }
+
+  async run<T>(args: readonly string[], durationS: number): Promise<T> {
+    const where = `${args.join(' ')}${this.arm.ns ? ` in ${this.arm.ns}` : ''}`
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => { this.waiting = undefined; reject(new Error(`${where}: no answer within ${durationS + 40} s\n${this.proc.tail()}`)) }, (durationS + 40) * 1000)
+      this.waiting = (l) => { clearTimeout(timer); resolve(l) }
+      this.proc.child.stdin?.write(`${args.join(' ')}\n`)
+    })
+    const answer = JSON.parse(line) as T & { error?: string }
+    if (answer.error !== undefined) throw new Error(`${where} failed: ${answer.error}`)
+    return answer
+  }
+
+  stop(): Promise<void> {
+    this.proc.child.stdin?.end()
+    return this.proc.stop()
+  }
 }
 
 /** Length of one slice: arms take turns slice by slice, so a change in machine load lands on all of them. */
@@ -45,7 +81,7 @@ interface Totals { bytes: number; iperfS: number; iperfUs: number; conns: number
  * second, rather than one arm for the whole duration, is what keeps a ratio between two arms
  * steady on a shared machine whose load drifts within seconds.
  */
-export async function measureCaptureRound(arms: readonly CaptureArm[], round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
+export async function measureCaptureRound(arms: readonly CaptureArm[], clients: ReadonlyMap<CaptureArmName, ArmClient>, round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
   const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, conns: 0, loopS: 0, loopUs: 0, p50s: [], errors: 0 }]))
   const slices = Math.max(1, Math.round(durationS / SLICE_S))
   // Every arm once per slice, the order rotated each slice; `step` gets the arm's CPU time over its turn.
@@ -54,7 +90,7 @@ export async function measureCaptureRound(arms: readonly CaptureArm[], round: nu
       const shift = (round + i) % arms.length
       for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
         const before = cpuTicks(arm.pids)
-        const r = await client<R>(arm, [...command(arm), String(SLICE_S)], SLICE_S)
+        const r = await clients.get(arm.name)!.run<R>([...command(arm), String(SLICE_S)], SLICE_S)
         step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before))
       }
     }
@@ -90,8 +126,11 @@ export async function measureCaptureRound(arms: readonly CaptureArm[], round: nu
   return out
 }
 
+/** Seconds of warm-up per arm: the agents' per-connection code is still getting faster after one. */
+const WARM_UP_S = 3
+
 /** Warm-up: JIT compiled, conntrack and listeners exercised, before anything counts. */
-export async function warmUp(arm: CaptureArm): Promise<void> {
-  await client<IperfResult>(arm, ['iperf', arm.iperf.host, String(arm.iperf.port), '1'], 1)
-  await client<LoopResult>(arm, ['loop', arm.http.host, String(arm.http.port), '1'], 1)
+export async function warmUp(arm: CaptureArm, client: ArmClient): Promise<void> {
+  await client.run<IperfResult>(['iperf', arm.iperf.host, String(arm.iperf.port), '1'], 1)
+  await client.run<LoopResult>(['loop', arm.http.host, String(arm.http.port), String(WARM_UP_S)], WARM_UP_S)
 }

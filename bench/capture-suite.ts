@@ -8,7 +8,7 @@ import type { BenchOptions } from './bench-options'
 import { explainFailure, log } from './bench-log'
 import { netnsUnavailable } from './bench-netns'
 import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
-import { measureCaptureRound, warmUp, type CaptureSample } from './capture-measure'
+import { ArmClient, measureCaptureRound, warmUp, type CaptureSample } from './capture-measure'
 import { formatCaptureReport, summarizeCapture, writeCaptureJson } from './capture-report'
 import { which } from './processes'
 
@@ -22,6 +22,7 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   const bind = wanted.has('bind') || wanted.has('direct') ? await startMeshArm('bind') : undefined
   if (bind && wanted.has('direct')) arms.push(directArm(bind))
   if (bind && wanted.has('bind')) arms.push(bind)
+  if (wanted.has('bind-ct')) arms.push(await startMeshArm('bind-ct'))
   if (wanted.has('capture')) arms.push(await startMeshArm('capture'))
   if (wanted.has('stunnel')) {
     const st = await startHostStunnelArm()
@@ -30,11 +31,12 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   if (arms.length === 0) throw new Error('no capture arm to measure')
   for (const a of arms) log(`${a.name}: iperf3 -> ${a.iperf.host}:${a.iperf.port}, loop -> ${a.http.host}:${a.http.port} (${a.describe})`)
 
-  for (const arm of arms) await warmUp(arm).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
+  const clients = new Map(arms.map((a) => [a.name, new ArmClient(a)]))
+  for (const arm of arms) await warmUp(arm, clients.get(arm.name)!).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
   const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
   const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
   for (let round = 1; round <= opts.rounds; round++) {
-    const measured = await measureCaptureRound(arms, round, opts.durationS).catch(async (err: unknown) => {
+    const measured = await measureCaptureRound(arms, clients, round, opts.durationS).catch(async (err: unknown) => {
       throw new Error(`round ${round}: ${await explainFailure(err, arms.flatMap((a) => a.procs))}`)
     })
     for (const arm of arms) {
@@ -44,6 +46,7 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
         `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
     }
   }
+  await Promise.all([...clients.values()].map((c) => c.stop()))
   const summaries = arms.map((a) => summarizeCapture(a, samples.get(a.name)!))
   console.log('\n' + formatCaptureReport(summaries, skipped, opts) + '\n')
   writeCaptureJson(opts.captureOutput, summaries, skipped, opts)

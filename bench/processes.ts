@@ -30,8 +30,8 @@ export function makeTempDir(prefix: string): string {
   return dir
 }
 
-export function startProcess(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Managed {
-  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true })
+export function startProcess(name: string, command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, stdin: 'ignore' | 'pipe' = 'ignore'): Managed {
+  const child = spawn(command, [...args], { stdio: [stdin, 'pipe', 'pipe'], env, detached: true })
   let out = ''
   // Always drain the pipes: a full pipe would stall the process being measured.
   const keep = (d: string): void => { out = (out + d).slice(-4000) }
