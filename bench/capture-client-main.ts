@@ -33,21 +33,21 @@ async function command(argv: readonly string[]): Promise<unknown> {
   }
 }
 
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+const fail = (err: unknown): void => { console.error(message(err)); process.exit(1) }
+
 /** Commands one after another; an error answers its line with {"error": ...} and the session goes on. */
 async function serve(): Promise<void> {
   for await (const line of readline.createInterface({ input: process.stdin })) {
     if (line.trim() === '') continue
-    const answer = await command(line.trim().split(/\s+/)).catch((err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }))
+    const answer = await command(line.trim().split(/\s+/)).catch((err: unknown) => ({ error: message(err) }))
     process.stdout.write(JSON.stringify(answer) + '\n')
   }
 }
 
 const argv = process.argv.slice(2)
 if (argv[0] === 'serve') {
-  serve().catch((err: unknown) => { console.error(err instanceof Error ? err.message : String(err)); process.exit(1) })
+  serve().catch(fail)
 } else {
-  command(argv).then((r) => { console.log(JSON.stringify(r)) }, (err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err))
-    process.exit(1)
-  })
+  command(argv).then((r) => { console.log(JSON.stringify(r)) }, fail)
 }

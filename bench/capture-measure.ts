@@ -3,6 +3,7 @@
  * capture-client-main.js in the arm's namespace (or the root one), while the arm's processes'
  * CPU time is read from /proc before and after.
  */
+import readline from 'node:readline'
 import { startIn } from './bench-netns'
 import { CLIENT, type CaptureArm, type CaptureArmName } from './capture-arms'
 import type { LoopResult } from './connection-loop'
@@ -34,32 +35,25 @@ export interface CaptureSample extends CaptureFigures {
  */
 export class ArmClient {
   private readonly proc: Managed
-  private buffered = ''
-  private waiting: ((line: string) => void) | undefined
+  /** The client answers each command with one line; the iterator keeps lines no one awaited yet. */
+  private readonly lines: AsyncIterator<string>
 
   constructor(private readonly arm: CaptureArm) {
     const name = `${arm.name} client`
     this.proc = arm.ns ? startIn(arm.ns, name, process.execPath, [CLIENT, 'serve'], process.env, 'pipe') : startProcess(name, process.execPath, [CLIENT, 'serve'], process.env, 'pipe')
-    this.proc.child.stdout?.on('data', (d: string) => {
-      this.buffered += d
-      for (let nl = this.buffered.indexOf('\n'); nl >= 0 && this.waiting; nl = this.buffered.indexOf('\n')) {
-        const line = this.buffered.slice(0, nl)
-        this.buffered = this.buffered.slice(nl + 1)
-        const resolve = this.waiting
-        this.waiting = undefined
-        resolve(line)
-      }
-    })
+    this.lines = readline.createInterface({ input: this.proc.child.stdout! })[Symbol.asyncIterator]()
   }
 
   async run<T>(args: readonly string[], durationS: number): Promise<T> {
     const where = `${args.join(' ')}${this.arm.ns ? ` in ${this.arm.ns}` : ''}`
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => { this.waiting = undefined; reject(new Error(`${where}: no answer within ${durationS + 40} s\n${this.proc.tail()}`)) }, (durationS + 40) * 1000)
-      this.waiting = (l) => { clearTimeout(timer); resolve(l) }
-      this.proc.child.stdin?.write(`${args.join(' ')}\n`)
+    this.proc.child.stdin?.write(`${args.join(' ')}\n`)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${where}: no answer within ${durationS + 40} s\n${this.proc.tail()}`)), (durationS + 40) * 1000)
     })
-    const answer = JSON.parse(line) as T & { error?: string }
+    const next = await Promise.race([this.lines.next(), timeout]).finally(() => clearTimeout(timer))
+    if (next.done === true) throw new Error(`${where}: the client exited\n${this.proc.tail()}`)
+    const answer = JSON.parse(next.value) as T & { error?: string }
     if (answer.error !== undefined) throw new Error(`${where} failed: ${answer.error}`)
     return answer
   }
