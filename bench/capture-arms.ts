@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import { AGENT_DEFAULTS } from '../agent/agent-options'
 import { createNamespace, ipIn, runIn, startIn, waitForPortIn } from './bench-netns'
 import { freePort, makeTempDir, run, sleep, startProcess, waitForPort, which, type Managed } from './processes'
 import { startStunnelArm } from './stunnel-arm'
@@ -36,6 +37,8 @@ export interface CaptureArm {
   readonly http: HostPort
   /** Pids whose CPU is the arm's cost (the agent; both stunnels); empty for direct. */
   readonly pids: readonly number[]
+  /** The agent's metrics port in `ns`, for its GC counts; mesh arms only. */
+  readonly agentMetricsPort?: number
   readonly procs: readonly Managed[]
   readonly describe: string
 }
@@ -102,7 +105,7 @@ export async function startMeshArm(arm: 'bind' | 'bind-ct' | 'capture'): Promise
   return {
     name: arm, ns,
     iperf: { host: vip, port: IPERF_SERVICE_PORT }, http: { host: vip, port: HTTP_SERVICE_PORT },
-    pids: [agent.pid], procs: [agent, ...backends.procs],
+    pids: [agent.pid], procs: [agent, ...backends.procs], agentMetricsPort: AGENT_DEFAULTS.metricsPort,
     describe: `agent ${version} (pid ${agent.pid}) in ${ns}, embedded registry, VIP ${vip}` +
       (mode === 'bind' ? ', listeners bound on the VIP' : `, ${rules.join('; ') || 'no REDIRECT rule seen'}`) +
       (arm === 'bind-ct' ? `, connection tracking on (iptables ${CONNTRACK_RULE.slice(1).join(' ')})` : ''),

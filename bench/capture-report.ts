@@ -9,14 +9,16 @@ export interface CaptureSummary extends CaptureFigures {
   readonly name: CaptureArmName
   readonly describe: string
   readonly rounds: readonly CaptureSample[]
+  /** Mark-compacts in the agent over all rounds; null for arms without an agent. */
+  readonly agentMajorGcs: number | null
 }
 
 export interface Ratio { readonly what: string; readonly value: number | null; readonly limit?: string; readonly pass?: boolean | null }
 
 
-export function summarizeCapture(arm: CaptureArm, samples: readonly CaptureSample[]): CaptureSummary {
+export function summarizeCapture(arm: CaptureArm, samples: readonly CaptureSample[], agentMajorGcs: number | null): CaptureSummary {
   return {
-    name: arm.name, describe: arm.describe,
+    name: arm.name, describe: arm.describe, agentMajorGcs,
     gbps: median(samples.map((s) => s.gbps)), cpuUsPerMB: medianOrNull(samples.map((s) => s.cpuUsPerMB)),
     connPerSecond: median(samples.map((s) => s.connPerSecond)), cpuUsPerConn: medianOrNull(samples.map((s) => s.cpuUsPerConn)),
     connP50Us: median(samples.map((s) => s.connP50Us)), errors: samples.reduce((n, s) => n + s.errors, 0), rounds: samples,
@@ -61,7 +63,7 @@ export function formatCaptureReport(arms: readonly CaptureSummary[], skipped: re
     loadAverageLine(),
     '', ...textTable(rows), '',
   ]
-  for (const a of arms) out.push(`  ${a.name}: ${a.describe}`)
+  for (const a of arms) out.push(`  ${a.name}: ${a.describe}${a.agentMajorGcs === null ? '' : `; ${a.agentMajorGcs} major GCs in the agent over the rounds`}`)
   for (const s of skipped) out.push(`  ${s.name}: SKIPPED, ${s.reason}`)
   for (const a of arms) {
     const e = a.rounds.find((s) => s.firstError !== undefined)?.firstError

@@ -10,7 +10,10 @@ import { netnsUnavailable } from './bench-netns'
 import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
 import { ArmClient, measureCaptureRound, warmUp, type CaptureSample } from './capture-measure'
 import { formatCaptureReport, summarizeCapture, writeCaptureJson } from './capture-report'
+import { majorGcCount } from './agent-gc'
 import { which } from './processes'
+
+const difference = (before: number | null | undefined, after: number | null | undefined): number | null => (before != null && after != null ? after - before : null)
 
 export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   const why = netnsUnavailable() ?? (which('iperf3') ? undefined : 'needs iperf3')
@@ -35,6 +38,8 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   for (const arm of arms) await warmUp(arm, clients.get(arm.name)!).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
   const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
   const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
+  const majorGcs = (): Promise<Array<number | null>> => Promise.all(arms.map((a) => (a.ns && a.agentMetricsPort ? majorGcCount(a.ns, a.agentMetricsPort) : null)))
+  const gcBefore = await majorGcs()
   for (let round = 1; round <= opts.rounds; round++) {
     const measured = await measureCaptureRound(arms, clients, round, opts.durationS).catch(async (err: unknown) => {
       throw new Error(`round ${round}: ${await explainFailure(err, arms.flatMap((a) => a.procs))}`)
@@ -46,8 +51,9 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
         `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
     }
   }
+  const gcAfter = await majorGcs()
   await Promise.all([...clients.values()].map((c) => c.stop()))
-  const summaries = arms.map((a) => summarizeCapture(a, samples.get(a.name)!))
+  const summaries = arms.map((a, i) => summarizeCapture(a, samples.get(a.name)!, difference(gcBefore[i], gcAfter[i])))
   console.log('\n' + formatCaptureReport(summaries, skipped, opts) + '\n')
   writeCaptureJson(opts.captureOutput, summaries, skipped, opts)
   log(`results written to ${opts.captureOutput}`)

@@ -40,6 +40,8 @@ export function addAgentCommand(program: Command): void {
         process.once('SIGTERM', resolve)
       })
       const { runAgent } = require('../agent/run-agent') as typeof import('../agent/run-agent')
+      const { tuneHeapForDataPlane } = require('../agent/tune-heap') as typeof import('../agent/tune-heap')
+      tuneHeapForDataPlane()
       const agent = await runAgent(opts)
       await stopped
       await agent.close()
