@@ -48,6 +48,25 @@ export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onCl
   stream.on('end', () => setImmediate(() => {
     if (!failed && !reset() && !socket.destroyed) socket.end()
   }))
-  stream.pipe(socket, { end: false })
+  stream.on('data', (chunk: Buffer) => {
+    if (socket.destroyed) return
+    // HTTP/2 hands DATA over in pieces of a TLS record or less, often two per record where a
+    // frame ends inside it, each from its own callback. Corked until the event loop's check
+    // phase, the pieces of one read leave in one writev instead of a write each.
+    if (socket.writableCorked === 0) {
+      socket.cork()
+      setImmediate(uncork, socket)
+    }
+    socket.write(chunk)
+    if (socket.writableLength >= MAX_UNSENT) stream.pause()
+  })
+  socket.on('drain', () => stream.resume())
   socket.pipe(stream)
+}
+
+/** Bytes the socket may hold unsent before the stream is paused (and its window with it). */
+const MAX_UNSENT = 256 * 1024
+
+function uncork(socket: net.Socket): void {
+  socket.uncork()
 }
