@@ -13,7 +13,7 @@
  */
 import v8 from 'node:v8'
 
-export const HEAP_GROWING_PERCENT = 300
+const HEAP_GROWING_PERCENT = 300
 
 export function tuneHeapForDataPlane(): void {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)

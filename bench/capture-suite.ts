@@ -4,13 +4,13 @@
  * stunnel, in rounds whose arms take turns second by second. Root only: it needs network
  * namespaces and iptables.
  */
+import { majorGcCount } from './agent-gc'
 import type { BenchOptions } from './bench-options'
 import { explainFailure, log } from './bench-log'
 import { netnsUnavailable } from './bench-netns'
 import { directArm, startHostStunnelArm, startMeshArm, type CaptureArm, type CaptureArmName, type CaptureSkipped } from './capture-arms'
 import { ArmClient, measureCaptureRound, warmUp, type CaptureSample } from './capture-measure'
 import { formatCaptureReport, summarizeCapture, writeCaptureJson } from './capture-report'
-import { majorGcCount } from './agent-gc'
 import { which } from './processes'
 
 const difference = (before: number | null | undefined, after: number | null | undefined): number | null => (before != null && after != null ? after - before : null)

@@ -1,6 +1,7 @@
 /** `nodemesh agent`: runs the per-node daemon until SIGINT or SIGTERM. */
 import os from 'node:os'
 import { Option, type Command } from 'commander'
+import { tuneHeapForDataPlane } from '../agent/tune-heap'
 import { buildAgentOptions, type AgentFlags } from './build-agent-options'
 import { collect } from './cli-context'
 
@@ -40,7 +41,6 @@ export function addAgentCommand(program: Command): void {
         process.once('SIGTERM', resolve)
       })
       const { runAgent } = require('../agent/run-agent') as typeof import('../agent/run-agent')
-      const { tuneHeapForDataPlane } = require('../agent/tune-heap') as typeof import('../agent/tune-heap')
       tuneHeapForDataPlane()
       const agent = await runAgent(opts)
       await stopped
