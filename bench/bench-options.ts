@@ -5,8 +5,11 @@ import { CAPTURE_ARM_NAMES, type CaptureArmName } from './capture-arms'
 export const ARM_NAMES = ['direct', 'haproxy', 'nginx', 'nodemesh'] as const
 export type ArmName = (typeof ARM_NAMES)[number]
 
-/** Arms of the tunnel suite: the L4 path between two hosts, nodemesh's tunnel against stunnel. */
-export const TUNNEL_ARM_NAMES = ['direct', 'stunnel', 'nodemesh'] as const
+/**
+ * Arms of the tunnel suite: the L4 path between two hosts, nodemesh's tunnel against stunnel;
+ * direct and node-relay (one plain node:net hop) are references that bound the ratios.
+ */
+export const TUNNEL_ARM_NAMES = ['direct', 'node-relay', 'stunnel', 'nodemesh'] as const
 export type TunnelArmName = (typeof TUNNEL_ARM_NAMES)[number]
 
 export const SUITE_NAMES = ['l7', 'tunnel', 'capture'] as const

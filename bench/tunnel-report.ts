@@ -97,6 +97,12 @@ export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: r
     // One connection at a time: no arm can beat the direct path, so this bounds the conn/s ratio.
     out.push(`  ceiling of the new-connections ratio on this machine: direct/stunnel = ${fmtRatio(direct.connPerSecond / stunnel.connPerSecond)}`)
   }
+  const relay = arms.find((a) => a.name === 'node-relay')
+  if (relay && stunnel && stunnel.connPerSecond > 0) {
+    // The tunnel is two node:net hops, each doing at least what this one does.
+    out.push(`  ceiling for a proxy on node:net: one plain hop/stunnel = ${fmtRatio(relay.connPerSecond / stunnel.connPerSecond)} new connections/s, ` +
+      `${fmtRatio(relay.gbps / stunnel.gbps)} throughput`)
+  }
   const r = tunnelRatios(arms)
   if (r) {
     out.push('', `nodemesh/stunnel: throughput ${fmtRatio(r.gbps)}, new connections/s ${fmtRatio(r.connPerSecond)}, ` +

@@ -9,13 +9,16 @@ import { runInterleavedRounds } from './interleaved-rounds'
 import { connectionLoop } from './connection-loop'
 import { runIperf } from './iperf-client'
 import { measureTunnelArm, type TunnelSample } from './measure-tunnel'
+import { startNodeRelayArm } from './node-relay-arm'
 import { startStunnelArm } from './stunnel-arm'
 import { DEST_HOST, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
 import { startTunnelBackends, type TunnelBackends } from './tunnel-backends'
 import { startTunnelMeshArm } from './tunnel-mesh-arm'
 import { formatTunnelReport, summarizeTunnel, writeTunnelJson } from './tunnel-report'
 
-const WARMUP_S = 1
+const WARMUP_IPERF_S = 1
+/** The agents' per-connection code takes several seconds of the loop to settle: measured, 1 s left them at two thirds of their steady rate. */
+const WARMUP_LOOP_S = 6
 
 export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
   const backends = await startTunnelBackends()
@@ -33,8 +36,8 @@ export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
 
   // Warm-up: tunnel session and TLS caches made, JIT compiled, before anything counts.
   for (const arm of arms) {
-    await runIperf(arm.iperf, WARMUP_S).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
-    const w = await connectionLoop(arm.http, WARMUP_S)
+    await runIperf(arm.iperf, WARMUP_IPERF_S).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
+    const w = await connectionLoop(arm.http, WARMUP_LOOP_S)
     if (w.errors > 0) log(`warning: ${arm.name} had ${w.errors} connection errors during warm-up (first: ${w.firstError})`)
   }
 
@@ -56,6 +59,7 @@ export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
 function startArm(name: TunnelArmName, b: TunnelBackends, opts: BenchOptions): Promise<TunnelArm | TunnelSkipped> {
   switch (name) {
     case 'direct': return Promise.resolve(directTunnelArm(b))
+    case 'node-relay': return startNodeRelayArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
     case 'stunnel': return startStunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
     case 'nodemesh': return startTunnelMeshArm({ iperfPort: b.iperfPort, httpPort: b.httpPort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
   }
