@@ -7,9 +7,10 @@ export type ArmName = (typeof ARM_NAMES)[number]
 
 /**
  * Arms of the tunnel suite: the L4 path between two hosts, nodemesh's tunnel against stunnel;
- * direct and node-relay (one plain node:net hop) are references that bound the ratios.
+ * direct, node-relay (one plain node:net hop) and node-h2 (a bare node:http2 CONNECT tunnel)
+ * are references that bound the ratios.
  */
-export const TUNNEL_ARM_NAMES = ['direct', 'node-relay', 'stunnel', 'nodemesh'] as const
+export const TUNNEL_ARM_NAMES = ['direct', 'node-relay', 'node-h2', 'stunnel', 'nodemesh'] as const
 export type TunnelArmName = (typeof TUNNEL_ARM_NAMES)[number]
 
 export const SUITE_NAMES = ['l7', 'tunnel', 'capture'] as const

@@ -1,17 +1,15 @@
 /**
  * The stunnel arm: stunnel in client mode on the source host (accepts plain TCP, connects
  * with TLS to the server stunnel) and in server mode on the destination host (accepts TLS,
- * connects to the backend). Mutual TLS 1.3 only, both chains verified against a throwaway CA
- * made with `nodemesh ca init` and `ca issue-node`, so both arms use the same kind of keys
- * (RSA 2048) and certificates. Foreground, logging off, TCP_NODELAY as the agents set it;
- * everything else (threads, TLS session resumption on the client) is stunnel's default.
+ * connects to the backend). Mutual TLS 1.3 only, both chains verified (bench-credentials.ts).
+ * Foreground, logging off, TCP_NODELAY as the agents set it; everything else (threads, TLS
+ * session resumption on the client) is stunnel's default.
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { freePort, makeTempDir, run, startProcess, waitForPort, which, type Managed } from './processes'
+import { CLI, makeNodeCredentials } from './bench-credentials'
+import { freePort, run, startProcess, waitForPort, which, type Managed } from './processes'
 import { DEST_HOST, SOURCE_HOST, type HostPort, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
-
-const CLI = path.join(__dirname, '..', 'cli', 'main.js')
 
 export interface StunnelSettings {
   readonly iperfPort: number
@@ -24,15 +22,7 @@ export async function startStunnelArm(s: StunnelSettings): Promise<TunnelArm | T
   const stunnel = which('stunnel4') ?? which('stunnel')
   if (!stunnel) return { name: 'stunnel', reason: 'stunnel is not installed (apt-get install -y stunnel4)' }
   if (!fs.existsSync(CLI)) return { name: 'stunnel', reason: `${CLI} is missing (build first: npm run build)` }
-  const dir = makeTempDir('nm-bench-stunnel-')
-  const cli = async (args: string[]): Promise<void> => {
-    const r = await run(process.execPath, [CLI, ...args])
-    if (r.code !== 0) throw new Error(`nodemesh ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`)
-  }
-  const caDir = path.join(dir, 'ca')
-  await cli(['ca', 'init', '--dir', caDir])
-  await cli(['ca', 'issue-node', 'stunnel-client', '--dir', caDir, '--out', path.join(dir, 'client')])
-  await cli(['ca', 'issue-node', 'stunnel-server', '--dir', caDir, '--out', path.join(dir, 'server')])
+  const dir = await makeNodeCredentials('nm-bench-stunnel-', ['client', 'server'])
 
   // Server side: TLS in on DEST_HOST, plain out to the backends; client side: plain in on SOURCE_HOST.
   const serverSide: Service[] = [

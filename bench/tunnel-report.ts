@@ -97,11 +97,14 @@ export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: r
     // One connection at a time: no arm can beat the direct path, so this bounds the conn/s ratio.
     out.push(`  ceiling of the new-connections ratio on this machine: direct/stunnel = ${fmtRatio(direct.connPerSecond / stunnel.connPerSecond)}`)
   }
+  // nodemesh is two node:net hops and an HTTP/2 session, so it does at least what these do per
+  // connection. node-relay, without TLS, also bounds throughput; node-h2 does not, as its plain
+  // pipe writes HTTP/2's small pieces one by one.
   const relay = arms.find((a) => a.name === 'node-relay')
-  if (relay && stunnel && stunnel.connPerSecond > 0) {
-    // The tunnel is two node:net hops, each doing at least what this one does.
-    out.push(`  ceiling for a proxy on node:net: one plain hop/stunnel = ${fmtRatio(relay.connPerSecond / stunnel.connPerSecond)} new connections/s, ` +
-      `${fmtRatio(relay.gbps / stunnel.gbps)} throughput`)
+  const h2 = arms.find((a) => a.name === 'node-h2')
+  if (stunnel && stunnel.connPerSecond > 0 && stunnel.gbps > 0) {
+    if (relay) out.push(`  ceiling for nodemesh on Node: one plain node:net hop (node-relay)/stunnel = ${fmtRatio(relay.connPerSecond / stunnel.connPerSecond)} new connections/s, ${fmtRatio(relay.gbps / stunnel.gbps)} throughput`)
+    if (h2) out.push(`  ceiling for nodemesh on Node: a bare node:http2 tunnel (node-h2)/stunnel = ${fmtRatio(h2.connPerSecond / stunnel.connPerSecond)} new connections/s`)
   }
   const r = tunnelRatios(arms)
   if (r) {

@@ -8,6 +8,7 @@ import { explainFailure, log } from './bench-log'
 import { runInterleavedRounds } from './interleaved-rounds'
 import { connectionLoop } from './connection-loop'
 import { runIperf } from './iperf-client'
+import { startH2TunnelArm } from './h2-tunnel-arm'
 import { measureTunnelArm, type TunnelSample } from './measure-tunnel'
 import { startNodeRelayArm } from './node-relay-arm'
 import { startStunnelArm } from './stunnel-arm'
@@ -17,8 +18,11 @@ import { startTunnelMeshArm } from './tunnel-mesh-arm'
 import { formatTunnelReport, summarizeTunnel, writeTunnelJson } from './tunnel-report'
 
 const WARMUP_IPERF_S = 1
-/** The agents' per-connection code takes several seconds of the loop to settle: measured, 1 s left them at two thirds of their steady rate. */
-const WARMUP_LOOP_S = 6
+/**
+ * Node's per-connection path (net, http2) takes about 15 s of the loop to reach its steady
+ * rate, in the agents and in the bare node-h2 tunnel alike: after 1 s they ran at half of it.
+ */
+const WARMUP_LOOP_S = 15
 
 export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
   const backends = await startTunnelBackends()
@@ -60,6 +64,7 @@ function startArm(name: TunnelArmName, b: TunnelBackends, opts: BenchOptions): P
   switch (name) {
     case 'direct': return Promise.resolve(directTunnelArm(b))
     case 'node-relay': return startNodeRelayArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
+    case 'node-h2': return startH2TunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
     case 'stunnel': return startStunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
     case 'nodemesh': return startTunnelMeshArm({ iperfPort: b.iperfPort, httpPort: b.httpPort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
   }
