@@ -8,7 +8,7 @@ import { startIn } from './bench-netns'
 import { CLIENT, type CaptureArm, type CaptureArmName } from './capture-arms'
 import type { LoopResult } from './connection-loop'
 import type { IperfResult } from './iperf-client'
-import { cpuTicks, ticksToMicros } from './proc-cpu'
+import { cpuTicks, machineBusyTicks, ticksToMicros } from './proc-cpu'
 import { startProcess, type Managed } from './processes'
 import { median } from './report-text'
 
@@ -18,6 +18,9 @@ export interface CaptureFigures {
   readonly cpuUsPerMB: number | null
   readonly connPerSecond: number
   readonly cpuUsPerConn: number | null
+  /** Busy time of the whole machine per MB and per connection while the arm ran: everything the path costs. */
+  readonly hostUsPerMB: number
+  readonly hostUsPerConn: number
   readonly connP50Us: number
   readonly errors: number
 }
@@ -67,7 +70,7 @@ export class ArmClient {
 /** Length of one slice: arms take turns slice by slice, so a change in machine load lands on all of them. */
 const SLICE_S = 1
 
-interface Totals { bytes: number; iperfS: number; iperfUs: number; conns: number; loopS: number; loopUs: number; p50s: number[]; errors: number; firstError?: string }
+interface Totals { bytes: number; iperfS: number; iperfUs: number; iperfHostUs: number; conns: number; loopS: number; loopUs: number; loopHostUs: number; p50s: number[]; errors: number; firstError?: string }
 
 /**
  * One round: `durationS` one-second iperf3 slices per arm, the arms taking turns, then the
@@ -76,26 +79,30 @@ interface Totals { bytes: number; iperfS: number; iperfUs: number; conns: number
  * steady on a shared machine whose load drifts within seconds.
  */
 export async function measureCaptureRound(arms: readonly CaptureArm[], clients: ReadonlyMap<CaptureArmName, ArmClient>, round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
-  const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, conns: 0, loopS: 0, loopUs: 0, p50s: [], errors: 0 }]))
+  const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, iperfHostUs: 0, conns: 0, loopS: 0, loopUs: 0, loopHostUs: 0, p50s: [], errors: 0 }]))
   const slices = Math.max(1, Math.round(durationS / SLICE_S))
-  // Every arm once per slice, the order rotated each slice; `step` gets the arm's CPU time over its turn.
-  const inTurns = async <R>(command: (arm: CaptureArm) => string[], step: (t: Totals, r: R, cpuUs: number) => void): Promise<void> => {
+  // Every arm once per slice, the order rotated each slice; `step` gets the arm's CPU time and
+  // the machine's over its turn.
+  const inTurns = async <R>(command: (arm: CaptureArm) => string[], step: (t: Totals, r: R, cpuUs: number, hostUs: number) => void): Promise<void> => {
     for (let i = 0; i < slices; i++) {
       const shift = (round + i) % arms.length
       for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
         const before = cpuTicks(arm.pids)
+        const hostBefore = machineBusyTicks()
         const r = await clients.get(arm.name)!.run<R>([...command(arm), String(SLICE_S)], SLICE_S)
-        step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before))
+        step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before), ticksToMicros(machineBusyTicks() - hostBefore))
       }
     }
   }
-  await inTurns<IperfResult>((arm) => ['iperf', arm.iperf.host, String(arm.iperf.port)], (t, r, cpuUs) => {
+  await inTurns<IperfResult>((arm) => ['iperf', arm.iperf.host, String(arm.iperf.port)], (t, r, cpuUs, hostUs) => {
     t.iperfUs += cpuUs
+    t.iperfHostUs += hostUs
     t.bytes += r.bytes
     t.iperfS += r.seconds
   })
-  await inTurns<LoopResult>((arm) => ['loop', arm.http.host, String(arm.http.port)], (t, r, cpuUs) => {
+  await inTurns<LoopResult>((arm) => ['loop', arm.http.host, String(arm.http.port)], (t, r, cpuUs, hostUs) => {
     t.loopUs += cpuUs
+    t.loopHostUs += hostUs
     t.conns += r.connections
     t.loopS += r.durationUs / 1e6
     t.p50s.push(r.p50Us)
@@ -112,6 +119,8 @@ export async function measureCaptureRound(arms: readonly CaptureArm[], clients: 
       cpuUsPerMB: hasCost ? t.iperfUs / (t.bytes / 1e6) : null,
       connPerSecond: t.conns / t.loopS,
       cpuUsPerConn: hasCost ? t.loopUs / Math.max(t.conns, 1) : null,
+      hostUsPerMB: t.iperfHostUs / Math.max(t.bytes / 1e6, 1e-6),
+      hostUsPerConn: t.loopHostUs / Math.max(t.conns, 1),
       connP50Us: median(t.p50s),
       errors: t.errors,
       ...(t.firstError !== undefined ? { firstError: t.firstError } : {}),

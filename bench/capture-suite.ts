@@ -47,8 +47,8 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
     for (const arm of arms) {
       const s = measured.get(arm.name)!
       samples.get(arm.name)!.push(s)
-      log(`round ${round}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ` +
-        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+      log(`round ${round}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ${s.hostUsPerMB.toFixed(0)} machine-µs/MB, ` +
+        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}, ${s.hostUsPerConn.toFixed(0)} machine-µs/conn` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
     }
   }
   const gcAfter = await majorGcs()

@@ -42,6 +42,18 @@ export function childPids(parent: number): number[] {
   return out
 }
 
+/**
+ * Busy time of the whole machine from /proc/stat, in clock ticks: user, nice, system, irq and
+ * softirq over all CPUs (idle, iowait and steal left out). It counts what no process list
+ * catches: the kernel's network work done in softirq, and the clients and backends themselves.
+ */
+export function machineBusyTicks(): number {
+  const first = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? ''
+  const f = first.trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f
+  return user + nice + system + irq + softirq
+}
+
 export function ticksToMicros(ticks: number): number {
   return (ticks * 1e6) / ticksPerSecond()
 }
