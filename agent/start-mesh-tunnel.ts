@@ -18,6 +18,7 @@ import { startWorkloadCerts, type WorkloadCerts } from './identity/workload-cert
 import type { WorkloadIssuer } from './identity/workload-issuer'
 import type { Logger } from './observe/logger'
 import { parseHostPort } from './tunnel/plan-inbound'
+import { registerTunnelMetrics } from './tunnel/tunnel-metrics'
 import { createTunnelPool, type TunnelPool } from './tunnel/tunnel-pool'
 import { startTunnelServer, type TunnelServer } from './tunnel/tunnel-server'
 
@@ -51,6 +52,8 @@ export function startMeshTunnel(opts: AgentOptions, deps: MeshTunnelDeps): MeshT
   let closed = false
   let timer: NodeJS.Timeout | undefined
   let lastError = 'starting'
+
+  registerTunnelMetrics(deps.registry, { server: () => server?.stats(), outboundSessions: () => pool?.sessions() })
 
   const start = async (attempt: number): Promise<void> => {
     try {

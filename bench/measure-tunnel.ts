@@ -8,7 +8,6 @@ import { runIperf } from './iperf-client'
 import { cpuTicks, ticksToMicros } from './proc-cpu'
 import { callSizes, ioCounters, type CallSizes } from './proc-io'
 import type { TunnelArm } from './tunnel-arm'
-import { watchSessions } from './tunnel-sessions'
 
 /** The figures of one tunnel arm: per round here, as medians in the summary. */
 export interface TunnelFigures {
@@ -26,7 +25,7 @@ export interface TunnelFigures {
   readonly connP99Us: number
   /** Backend (iperf3 server, nginx worker) CPU per connection of the loop. */
   readonly backendCpuUsPerConn: number
-  /** nodemesh: distinct tunnel sessions to B seen during the loop (1 when the pool works). */
+  /** nodemesh: tunnel sessions B accepted during the loop (0 when the pool reuses its session). */
   readonly sessions: number | null
   readonly errors: number
 }
@@ -54,9 +53,10 @@ export async function measureTunnelArm(arm: TunnelArm, round: number, s: TunnelM
 
   const loopCpu = cpuSplit(pids)
   const backendBefore = cpuTicks(s.backendPids())
-  const sessions = arm.tunnelListener ? watchSessions(arm.tunnelListener) : undefined
+  // Read before and after, not during: sampling sockets while the loop runs slowed it by a quarter.
+  const sessionsBefore = await arm.tunnelSessionsAccepted?.()
   const loop = await connectionLoop(arm.http, s.durationS)
-  const sessionCount = sessions ? await sessions.stop() : null
+  const sessionCount = sessionsBefore === undefined ? null : (await arm.tunnelSessionsAccepted!()) - sessionsBefore
   const loopUs = loopCpu.done()
   const backendUs = ticksToMicros(cpuTicks(s.backendPids()) - backendBefore)
 

@@ -23,8 +23,8 @@ export interface TunnelArm {
   readonly describe: string
   /** Processes the arm runs, to explain a failed measurement by one that died. */
   readonly procs: readonly Managed[]
-  /** nodemesh: the destination agent's tunnel listener, to count the HTTP/2 sessions opened to it. */
-  readonly tunnelListener?: HostPort
+  /** nodemesh: tunnel sessions the destination agent has accepted so far (its /metrics). */
+  readonly tunnelSessionsAccepted?: () => Promise<number>
 }
 
 export interface TunnelSkipped {

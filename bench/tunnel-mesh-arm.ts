@@ -48,21 +48,22 @@ export async function startTunnelMeshArm(s: TunnelMeshSettings): Promise<TunnelA
   const vip = services.find((x) => x.name === SERVICE)?.vip
   if (!vip) throw new Error(`service ${SERVICE} has no VIP in \`services -o json\`: ${JSON.stringify(services)}`)
 
-  const startAgent = async (node: string, host: string): Promise<{ proc: Managed; tunnelPort: number }> => {
+  const startAgent = async (node: string, host: string): Promise<{ proc: Managed; tunnelPort: number; metricsPort: number }> => {
     const stateDir = path.join(dir, node)
     fs.mkdirSync(stateDir)
     const ready = await freePort()
     const tunnelPort = await freePort(host)
+    const metricsPort = await freePort()
     const args = [
       'agent', '--node', node, '--state-dir', stateDir, '--redis', redis.url, '--ca-dir', caDir, '--log-level', 'warn',
       '--local-address', host, '--tunnel-address', `${host}:${tunnelPort}`, '--observe-address', '127.0.0.1',
       '--dns-port', String(await freePort(host)), '--http-proxy-port', String(await freePort(host)),
-      '--admin-port', String(await freePort()), '--metrics-port', String(await freePort()), '--ready-port', String(ready),
+      '--admin-port', String(await freePort()), '--metrics-port', String(metricsPort), '--ready-port', String(ready),
     ]
     const nodeArgs = s.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(s.profileDir)] : []
     const proc = startProcess(`nodemesh agent ${node}`, process.execPath, [...nodeArgs, CLI, ...args], env)
     await waitForStatus(proc, `http://127.0.0.1:${ready}/healthz/ready`, 30_000)
-    return { proc, tunnelPort }
+    return { proc, tunnelPort, metricsPort }
   }
   const a = await startAgent('node-a', SOURCE_HOST)
   const b = await startAgent('node-b', DEST_HOST)
@@ -78,7 +79,7 @@ export async function startTunnelMeshArm(s: TunnelMeshSettings): Promise<TunnelA
     http,
     proxyPids: () => [a.proc.pid, b.proc.pid],
     procs: [a.proc, b.proc, redis.proc],
-    tunnelListener: { host: DEST_HOST, port: b.tunnelPort },
+    tunnelSessionsAccepted: () => acceptedSessions(b.metricsPort),
     describe: `agents ${version} on node ${process.version} (A pid ${a.proc.pid}, B pid ${b.proc.pid}), redis registry, ` +
       `CA via --ca-dir; VIP ${vip}, tunnel ${DEST_HOST}:${b.tunnelPort}; HTTP/2 windows: stream ${mib(TUNNEL_HTTP2_SETTINGS.initialWindowSize)}, ` +
       `session ${mib(TUNNEL_SESSION_WINDOW)}, max frame ${TUNNEL_HTTP2_SETTINGS.maxFrameSize / 1024} KiB`,
@@ -96,4 +97,14 @@ async function waitForTunnel(procs: Managed[], attempt: () => Promise<string | u
     if (Date.now() > deadline) throw new Error(`no answer through the tunnel within ${timeoutMs} ms (last: ${last}):\n${procs.map((p) => `${p.name}: ${p.tail()}`).join('\n')}`)
     await sleep(200)
   }
+}
+
+const ACCEPTED = /^nodemesh_tunnel_inbound_sessions_accepted_total\s+(\d+)/m
+
+/** Tunnel sessions the destination agent has accepted so far, from its /metrics. */
+async function acceptedSessions(metricsPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  const m = ACCEPTED.exec(text)
+  if (m === null) throw new Error(`no nodemesh_tunnel_inbound_sessions_accepted_total in the destination agent's /metrics`)
+  return Number(m[1])
 }

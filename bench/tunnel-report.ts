@@ -65,7 +65,7 @@ export function tunnelTargets(r: TunnelRatios | null): Target[] {
 const fmtPair = (p: readonly [number, number] | null): string => (p === null ? '-' : `${p[0].toFixed(0)}+${p[1].toFixed(0)}`)
 
 export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: readonly TunnelSkipped[], opts: BenchOptions): string {
-  const rows = [['arm', 'Gbit/s', 'CPU-µs/MB', 'CPU % src+dst', 'conn/s', 'CPU-µs/conn', 'CPU % src+dst', 'conn p50', 'conn p99', 'sessions', 'errors']]
+  const rows = [['arm', 'Gbit/s', 'CPU-µs/MB', 'CPU % src+dst', 'conn/s', 'CPU-µs/conn', 'CPU % src+dst', 'conn p50', 'conn p99', 'new sessions', 'errors']]
   for (const a of arms) {
     rows.push([a.name, a.gbps.toFixed(2), a.cpuUsPerMB === null ? '-' : a.cpuUsPerMB.toFixed(1), fmtPair(a.cpuPctIperf),
       Math.round(a.connPerSecond).toLocaleString('en-US'), a.cpuUsPerConn === null ? '-' : a.cpuUsPerConn.toFixed(0), fmtPair(a.cpuPctLoop),
@@ -74,7 +74,7 @@ export function formatTunnelReport(arms: readonly TunnelArmSummary[], skipped: r
   const out = [
     `tunnel suite: medians over ${opts.rounds} interleaved rounds, ${opts.durationS} s per run; iperf3 -t ${opts.durationS} (one TCP stream), ` +
       'then new connections one after another, each one HTTP/1.0 request; CPU is the two processes of the arm (source + destination), ' +
-      'MB = 10^6 bytes received; sessions = TCP connections to the destination agent\'s tunnel port seen during the loop',
+      'MB = 10^6 bytes received; new sessions = tunnel sessions the destination agent accepted during the loop (0: the pool reused its session)',
     loadAverageLine(),
     '',
     ...textTable(rows),

@@ -51,7 +51,7 @@ export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
   const samples = await runInterleavedRounds(arms, opts.rounds, (arm, round) => measureTunnelArm(arm, round, settings), (s: TunnelSample) =>
     `${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB', s.cpuPctIperf)}, ` +
     `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn', s.cpuPctLoop)}` +
-    (s.sessions === null ? '' : `, ${s.sessions} tunnel session(s)`) + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''),
+    (s.sessions === null ? '' : `, ${s.sessions} new tunnel session(s)`) + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''),
   backends.procs)
 
   const summaries = arms.map((a) => summarizeTunnel(a, samples.get(a.name)!))

@@ -117,6 +117,9 @@ if (!haveRedisServer()) {
       t.match(metrics, /nodemesh_authz_decisions_total\{decision="allow",policy="web-get-from-a"\} [1-9]/)
       t.match(metrics, /nodemesh_authz_decisions_total\{decision="deny",policy="no-echo-from-a"\} [1-9]/)
       t.match(metrics, /nodemesh_certificate_expiry_seconds\{identity="spiffe:\/\/nodemesh\.local\/ns\/default\/sa\/web"\} [1-9]/)
+      t.match(metrics, /^nodemesh_tunnel_inbound_sessions_accepted_total [1-9]/m, 'B counts the tunnel sessions A opened to it')
+      const metricsA = (await httpGet(`http://127.0.0.1:${a.ports.metrics}/metrics`)).body
+      t.match(metricsA, /^nodemesh_tunnel_outbound_sessions [1-9]/m, 'A holds pooled sessions to B')
       const denied = b.logs.find((r) => r.type === 'access' && r.protocol === 'tcp' && r.error === 'NM_AUTHZ_DENIED')
       t.match(denied, { source: `spiffe://${TD}/node/node-a`, service: 'default/echo' }, 'the denied TCP connection is in the access log with its source')
     })
