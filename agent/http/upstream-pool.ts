@@ -7,17 +7,18 @@
  * Idle connections are reused most-recent first: the likeliest to still be open. Connect and
  * idle timeouts are deadlines checked by `sweep`, so no timer is armed per exchange.
  */
-import { batchedWrite } from './write-batch'
+import type http2 from 'node:http2'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
 import type { Delivery, TunnelRoute } from '../routing/plan-delivery'
+import { batchedWrite } from './write-batch'
 
 /** A delivery that reaches an endpoint (not a refusal). */
 export type UpstreamDelivery = Exclude<Delivery, { kind: 'refuse' }>
 
 /** Opens a CONNECT stream through the tunnel; resolves once the peer agent said 200. */
-export type TunnelOpener = (route: TunnelRoute) => Promise<Duplex>
+export type TunnelOpener = (route: TunnelRoute) => Promise<http2.Http2Stream>
 
 /** The exchange that owns a connection while a request is on it. */
 export interface UpstreamHandler {

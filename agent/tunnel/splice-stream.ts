@@ -61,10 +61,24 @@ export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onCl
     if (socket.writableLength >= MAX_UNSENT) stream.pause()
   })
   socket.on('drain', () => stream.resume())
-  socket.pipe(stream)
+  // Socket to stream: pipe would pause the socket after nearly every read, as one 64 KiB read
+  // is over a stream's 16 KiB high-water mark, and each pause and resume costs a readStop and
+  // readStart (two epoll_ctl calls). The stream's flow-control window bounds what it holds;
+  // the socket is paused only once MAX_UNSENT waits to be framed.
+  socket.on('data', (chunk: Buffer) => {
+    if (stream.destroyed) return
+    stream.write(chunk)
+    if (stream.writableLength >= MAX_UNSENT) socket.pause()
+  })
+  stream.on('drain', () => socket.resume())
+  socket.on('end', () => {
+    if (!stream.destroyed) stream.end()
+  })
+  // The source side pauses the client while the CONNECT is answered.
+  socket.resume()
 }
 
-/** Bytes the socket may hold unsent before the stream is paused (and its window with it). */
+/** Bytes either side may hold unsent before the other is paused (and, for a stream, its window with it). */
 const MAX_UNSENT = 256 * 1024
 
 function uncork(socket: net.Socket): void {
