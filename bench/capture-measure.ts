@@ -19,8 +19,8 @@ export interface CaptureFigures {
   readonly connPerSecond: number
   readonly cpuUsPerConn: number | null
   /** Busy time of the whole machine per MB and per connection while the arm ran: everything the path costs. */
-  readonly hostUsPerMB: number
-  readonly hostUsPerConn: number
+  readonly machineUsPerMB: number
+  readonly machineUsPerConn: number
   readonly connP50Us: number
   readonly errors: number
 }
@@ -70,7 +70,7 @@ export class ArmClient {
 /** Length of one slice: arms take turns slice by slice, so a change in machine load lands on all of them. */
 const SLICE_S = 1
 
-interface Totals { bytes: number; iperfS: number; iperfUs: number; iperfHostUs: number; conns: number; loopS: number; loopUs: number; loopHostUs: number; p50s: number[]; errors: number; firstError?: string }
+interface Totals { bytes: number; iperfS: number; iperfUs: number; iperfMachineUs: number; conns: number; loopS: number; loopUs: number; loopMachineUs: number; p50s: number[]; errors: number; firstError?: string }
 
 /**
  * One round: `durationS` one-second iperf3 slices per arm, the arms taking turns, then the
@@ -79,30 +79,30 @@ interface Totals { bytes: number; iperfS: number; iperfUs: number; iperfHostUs: 
  * steady on a shared machine whose load drifts within seconds.
  */
 export async function measureCaptureRound(arms: readonly CaptureArm[], clients: ReadonlyMap<CaptureArmName, ArmClient>, round: number, durationS: number): Promise<Map<CaptureArmName, CaptureSample>> {
-  const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, iperfHostUs: 0, conns: 0, loopS: 0, loopUs: 0, loopHostUs: 0, p50s: [], errors: 0 }]))
+  const totals = new Map<CaptureArmName, Totals>(arms.map((a) => [a.name, { bytes: 0, iperfS: 0, iperfUs: 0, iperfMachineUs: 0, conns: 0, loopS: 0, loopUs: 0, loopMachineUs: 0, p50s: [], errors: 0 }]))
   const slices = Math.max(1, Math.round(durationS / SLICE_S))
   // Every arm once per slice, the order rotated each slice; `step` gets the arm's CPU time and
   // the machine's over its turn.
-  const inTurns = async <R>(command: (arm: CaptureArm) => string[], step: (t: Totals, r: R, cpuUs: number, hostUs: number) => void): Promise<void> => {
+  const inTurns = async <R>(command: (arm: CaptureArm) => string[], step: (t: Totals, r: R, cpuUs: number, machineUs: number) => void): Promise<void> => {
     for (let i = 0; i < slices; i++) {
       const shift = (round + i) % arms.length
       for (const arm of [...arms.slice(shift), ...arms.slice(0, shift)]) {
         const before = cpuTicks(arm.pids)
-        const hostBefore = machineBusyTicks()
+        const machineBefore = machineBusyTicks()
         const r = await clients.get(arm.name)!.run<R>([...command(arm), String(SLICE_S)], SLICE_S)
-        step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before), ticksToMicros(machineBusyTicks() - hostBefore))
+        step(totals.get(arm.name)!, r, ticksToMicros(cpuTicks(arm.pids) - before), ticksToMicros(machineBusyTicks() - machineBefore))
       }
     }
   }
-  await inTurns<IperfResult>((arm) => ['iperf', arm.iperf.host, String(arm.iperf.port)], (t, r, cpuUs, hostUs) => {
+  await inTurns<IperfResult>((arm) => ['iperf', arm.iperf.host, String(arm.iperf.port)], (t, r, cpuUs, machineUs) => {
     t.iperfUs += cpuUs
-    t.iperfHostUs += hostUs
+    t.iperfMachineUs += machineUs
     t.bytes += r.bytes
     t.iperfS += r.seconds
   })
-  await inTurns<LoopResult>((arm) => ['loop', arm.http.host, String(arm.http.port)], (t, r, cpuUs, hostUs) => {
+  await inTurns<LoopResult>((arm) => ['loop', arm.http.host, String(arm.http.port)], (t, r, cpuUs, machineUs) => {
     t.loopUs += cpuUs
-    t.loopHostUs += hostUs
+    t.loopMachineUs += machineUs
     t.conns += r.connections
     t.loopS += r.durationUs / 1e6
     t.p50s.push(r.p50Us)
@@ -119,8 +119,8 @@ export async function measureCaptureRound(arms: readonly CaptureArm[], clients: 
       cpuUsPerMB: hasCost ? t.iperfUs / (t.bytes / 1e6) : null,
       connPerSecond: t.conns / t.loopS,
       cpuUsPerConn: hasCost ? t.loopUs / Math.max(t.conns, 1) : null,
-      hostUsPerMB: t.iperfHostUs / Math.max(t.bytes / 1e6, 1e-6),
-      hostUsPerConn: t.loopHostUs / Math.max(t.conns, 1),
+      machineUsPerMB: t.iperfMachineUs / (t.bytes / 1e6),
+      machineUsPerConn: t.loopMachineUs / Math.max(t.conns, 1),
       connP50Us: median(t.p50s),
       errors: t.errors,
       ...(t.firstError !== undefined ? { firstError: t.firstError } : {}),

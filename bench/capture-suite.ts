@@ -4,7 +4,7 @@
  * stunnel, in rounds whose arms take turns second by second. Root only: it needs network
  * namespaces and iptables.
  */
-import { majorGcCount } from './agent-gc'
+import { agentMetric, MAJOR_GCS } from './agent-metrics'
 import type { BenchOptions } from './bench-options'
 import { explainFailure, log } from './bench-log'
 import { netnsUnavailable } from './bench-netns'
@@ -38,7 +38,7 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
   for (const arm of arms) await warmUp(arm, clients.get(arm.name)!).catch(async (err: unknown) => { throw new Error(`${arm.name}, warm-up: ${await explainFailure(err, arm.procs)}`) })
   const cpu = (us: number | null, per: string): string => (us === null ? '' : ` (${us.toFixed(1)} CPU-µs/${per})`)
   const samples = new Map<CaptureArmName, CaptureSample[]>(arms.map((a) => [a.name, []]))
-  const majorGcs = (): Promise<Array<number | null>> => Promise.all(arms.map((a) => (a.ns && a.agentMetricsPort ? majorGcCount(a.ns, a.agentMetricsPort) : null)))
+  const majorGcs = (): Promise<Array<number | null>> => Promise.all(arms.map((a) => (a.ns && a.agentMetricsPort ? agentMetric(a.agentMetricsPort, MAJOR_GCS, a.ns) : null)))
   const gcBefore = await majorGcs()
   for (let round = 1; round <= opts.rounds; round++) {
     const measured = await measureCaptureRound(arms, clients, round, opts.durationS).catch(async (err: unknown) => {
@@ -47,8 +47,8 @@ export async function runCaptureSuite(opts: BenchOptions): Promise<void> {
     for (const arm of arms) {
       const s = measured.get(arm.name)!
       samples.get(arm.name)!.push(s)
-      log(`round ${round}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ${s.hostUsPerMB.toFixed(0)} machine-µs/MB, ` +
-        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}, ${s.hostUsPerConn.toFixed(0)} machine-µs/conn` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
+      log(`round ${round}/${opts.rounds} ${arm.name.padEnd(8)} ${s.gbps.toFixed(2)} Gbit/s${cpu(s.cpuUsPerMB, 'MB')}, ${s.machineUsPerMB.toFixed(0)} machine-µs/MB, ` +
+        `${Math.round(s.connPerSecond)} conn/s${cpu(s.cpuUsPerConn, 'conn')}, ${s.machineUsPerConn.toFixed(0)} machine-µs/conn` + (s.errors ? `, ${s.errors} errors (${s.firstError})` : ''))
     }
   }
   const gcAfter = await majorGcs()

@@ -6,12 +6,13 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { CLI, makeNodeCredentials } from './bench-credentials'
+import { backendForwards } from './forward-spec'
 import { freePort, startProcess, waitForPort } from './processes'
-import { DEST_HOST, SOURCE_HOST, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
+import { DEST_HOST, SOURCE_HOST, type BackendPorts, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
 
 const TUNNEL = path.join(__dirname, 'h2-tunnel-main.js')
 
-export async function startH2TunnelArm(s: { readonly iperfPort: number; readonly httpPort: number }): Promise<TunnelArm | TunnelSkipped> {
+export async function startH2TunnelArm(b: BackendPorts): Promise<TunnelArm | TunnelSkipped> {
   if (!fs.existsSync(CLI)) return { name: 'node-h2', reason: `${CLI} is missing (build first: npm run build)` }
   const dir = await makeNodeCredentials('nm-bench-h2-', ['client', 'server'])
   const via = { host: DEST_HOST, port: await freePort(DEST_HOST) }
@@ -19,8 +20,7 @@ export async function startH2TunnelArm(s: { readonly iperfPort: number; readonly
   await waitForPort(server, via.host, via.port)
   const iperf = { host: SOURCE_HOST, port: await freePort(SOURCE_HOST) }
   const http = { host: SOURCE_HOST, port: await freePort(SOURCE_HOST) }
-  const client = startProcess('node-h2 client', process.execPath, [TUNNEL, 'client', path.join(dir, 'client'), `${via.host}:${via.port}`,
-    `${iperf.host}:${iperf.port}=${DEST_HOST}:${s.iperfPort}`, `${http.host}:${http.port}=${DEST_HOST}:${s.httpPort}`])
+  const client = startProcess('node-h2 client', process.execPath, [TUNNEL, 'client', path.join(dir, 'client'), `${via.host}:${via.port}`, ...backendForwards(b, iperf, http)])
   await waitForPort(client, http.host, http.port)
   return {
     name: 'node-h2', iperf, http, proxyPids: () => [client.pid, server.pid], procs: [client, server],

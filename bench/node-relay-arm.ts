@@ -4,15 +4,16 @@
  * costs per connection and per byte on this machine.
  */
 import path from 'node:path'
+import { backendForwards } from './forward-spec'
 import { freePort, startProcess, waitForPort } from './processes'
-import { DEST_HOST, SOURCE_HOST, type TunnelArm } from './tunnel-arm'
+import { SOURCE_HOST, type BackendPorts, type TunnelArm } from './tunnel-arm'
 
 const RELAY = path.join(__dirname, 'node-relay-main.js')
 
-export async function startNodeRelayArm(s: { readonly iperfPort: number; readonly httpPort: number }): Promise<TunnelArm> {
+export async function startNodeRelayArm(b: BackendPorts): Promise<TunnelArm> {
   const iperf = { host: SOURCE_HOST, port: await freePort(SOURCE_HOST) }
   const http = { host: SOURCE_HOST, port: await freePort(SOURCE_HOST) }
-  const proc = startProcess('node relay', process.execPath, [RELAY, `${iperf.host}:${iperf.port}=${DEST_HOST}:${s.iperfPort}`, `${http.host}:${http.port}=${DEST_HOST}:${s.httpPort}`])
+  const proc = startProcess('node relay', process.execPath, [RELAY, ...backendForwards(b, iperf, http)])
   await waitForPort(proc, http.host, http.port)
   return {
     name: 'node-relay', iperf, http, proxyPids: () => [proc.pid], procs: [proc],

@@ -1,23 +1,18 @@
 /**
  * The tunnel suite's floor for any proxy on node:net: a plain one-hop TCP relay, no TLS, no
- * HTTP/2, no policy, nothing but accept, connect and pipe. Whatever a node:net proxy does per
- * connection, it does at least this much, so this relay's conn/s bounds what the mesh, two such
- * hops, can reach. Usage: LISTEN_HOST:PORT=TARGET_HOST:PORT...
+ * HTTP/2, no policy, nothing but accept, connect and the agent's own socket splice. Whatever a
+ * node:net proxy does per connection, it does at least this much, so this relay's conn/s bounds
+ * what the mesh, two such hops, can reach. Usage: LISTEN_IP:PORT=TARGET_IP:PORT...
  */
 import net from 'node:net'
+import { spliceSockets } from '../agent/tcp/splice-sockets'
+import { parseForwardSpec } from './forward-spec'
 
-function relay(pair: string): void {
-  const m = /^([^:]+):(\d+)=([^:]+):(\d+)$/.exec(pair)
-  if (m === null) throw new Error(`expected LISTEN_HOST:PORT=TARGET_HOST:PORT, got ${JSON.stringify(pair)}`)
-  const [, listenHost, listenPort, host, port] = m as unknown as [string, string, string, string, string]
+function relay(spec: string): void {
+  const { listen, target } = parseForwardSpec(spec)
   net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => {
-    const up = net.connect({ host, port: Number(port), noDelay: true, allowHalfOpen: true })
-    const both = (): void => { client.destroy(); up.destroy() }
-    client.on('error', both)
-    up.on('error', both)
-    client.pipe(up)
-    up.pipe(client)
-  }).listen({ host: listenHost, port: Number(listenPort), backlog: 4096 })
+    spliceSockets(client, net.connect({ ...target, noDelay: true, allowHalfOpen: true }), () => {})
+  }).listen({ ...listen, backlog: 4096 })
 }
 
 process.argv.slice(2).forEach(relay)

@@ -9,16 +9,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { CLI, makeNodeCredentials } from './bench-credentials'
 import { freePort, run, startProcess, waitForPort, which, type Managed } from './processes'
-import { DEST_HOST, SOURCE_HOST, type HostPort, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
-
-export interface StunnelSettings {
-  readonly iperfPort: number
-  readonly httpPort: number
-}
+import { DEST_HOST, SOURCE_HOST, type BackendPorts, type HostPort, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
 
 interface Service { readonly name: string; readonly accept: HostPort; readonly connect: HostPort }
 
-export async function startStunnelArm(s: StunnelSettings): Promise<TunnelArm | TunnelSkipped> {
+export async function startStunnelArm(s: BackendPorts): Promise<TunnelArm | TunnelSkipped> {
   const stunnel = which('stunnel4') ?? which('stunnel')
   if (!stunnel) return { name: 'stunnel', reason: 'stunnel is not installed (apt-get install -y stunnel4)' }
   if (!fs.existsSync(CLI)) return { name: 'stunnel', reason: `${CLI} is missing (build first: npm run build)` }

@@ -11,6 +11,12 @@ export interface HostPort {
   readonly port: number
 }
 
+/** The destination host's backends every arm forwards to: iperf3 -s and the HTTP/1.0 server. */
+export interface BackendPorts {
+  readonly iperfPort: number
+  readonly httpPort: number
+}
+
 export interface TunnelArm {
   readonly name: TunnelArmName
   /** Where `iperf3 -c` connects (from SOURCE_HOST). */

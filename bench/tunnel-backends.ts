@@ -5,11 +5,9 @@
  */
 import { startNginx } from './nginx-process'
 import { freePort, startProcess, waitForPort, which, type Managed } from './processes'
-import { DEST_HOST } from './tunnel-arm'
+import { DEST_HOST, type BackendPorts } from './tunnel-arm'
 
-export interface TunnelBackends {
-  readonly iperfPort: number
-  readonly httpPort: number
+export interface TunnelBackends extends BackendPorts {
   /** iperf3 server and nginx worker pids, to show the backends are not what limits. */
   pids(): number[]
   readonly procs: readonly Managed[]

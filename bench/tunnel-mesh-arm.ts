@@ -9,20 +9,19 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { TUNNEL_HTTP2_SETTINGS, TUNNEL_SESSION_WINDOW } from '../agent/tunnel/tunnel-settings'
+import { agentMetric, TUNNEL_SESSIONS_ACCEPTED } from './agent-metrics'
 import { oneExchange } from './connection-loop'
 import { waitForStatus } from './nodemesh-arm'
 import { freePort, makeTempDir, run, sleep, startProcess, type Managed } from './processes'
 import { startRedis } from './redis-process'
-import { DEST_HOST, SOURCE_HOST, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
+import { DEST_HOST, SOURCE_HOST, type BackendPorts, type TunnelArm, type TunnelSkipped } from './tunnel-arm'
 
 const CLI = path.join(__dirname, '..', 'cli', 'main.js')
 const SERVICE = 'tunnel-bench'
 const IPERF_SERVICE_PORT = 15201
 const HTTP_SERVICE_PORT = 15202
 
-export interface TunnelMeshSettings {
-  readonly iperfPort: number
-  readonly httpPort: number
+export interface TunnelMeshSettings extends BackendPorts {
   /** When set, both agents run under `--cpu-prof` and write their profiles here on exit. */
   readonly profileDir?: string
 }
@@ -79,7 +78,11 @@ export async function startTunnelMeshArm(s: TunnelMeshSettings): Promise<TunnelA
     http,
     proxyPids: () => [a.proc.pid, b.proc.pid],
     procs: [a.proc, b.proc, redis.proc],
-    tunnelSessionsAccepted: () => acceptedSessions(b.metricsPort),
+    tunnelSessionsAccepted: async () => {
+      const n = await agentMetric(b.metricsPort, TUNNEL_SESSIONS_ACCEPTED)
+      if (n === null) throw new Error(`no ${TUNNEL_SESSIONS_ACCEPTED} in node-b's /metrics`)
+      return n
+    },
     describe: `agents ${version} on node ${process.version} (A pid ${a.proc.pid}, B pid ${b.proc.pid}), redis registry, ` +
       `CA via --ca-dir; VIP ${vip}, tunnel ${DEST_HOST}:${b.tunnelPort}; HTTP/2 windows: stream ${mib(TUNNEL_HTTP2_SETTINGS.initialWindowSize)}, ` +
       `session ${mib(TUNNEL_SESSION_WINDOW)}, max frame ${TUNNEL_HTTP2_SETTINGS.maxFrameSize / 1024} KiB`,
@@ -97,14 +100,4 @@ async function waitForTunnel(procs: Managed[], attempt: () => Promise<string | u
     if (Date.now() > deadline) throw new Error(`no answer through the tunnel within ${timeoutMs} ms (last: ${last}):\n${procs.map((p) => `${p.name}: ${p.tail()}`).join('\n')}`)
     await sleep(200)
   }
-}
-
-const ACCEPTED = /^nodemesh_tunnel_inbound_sessions_accepted_total\s+(\d+)/m
-
-/** Tunnel sessions the destination agent has accepted so far, from its /metrics. */
-async function acceptedSessions(metricsPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
-  const m = ACCEPTED.exec(text)
-  if (m === null) throw new Error(`no nodemesh_tunnel_inbound_sessions_accepted_total in the destination agent's /metrics`)
-  return Number(m[1])
 }

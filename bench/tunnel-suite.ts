@@ -63,9 +63,9 @@ export async function runTunnelSuite(opts: BenchOptions): Promise<void> {
 function startArm(name: TunnelArmName, b: TunnelBackends, opts: BenchOptions): Promise<TunnelArm | TunnelSkipped> {
   switch (name) {
     case 'direct': return Promise.resolve(directTunnelArm(b))
-    case 'node-relay': return startNodeRelayArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
-    case 'node-h2': return startH2TunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
-    case 'stunnel': return startStunnelArm({ iperfPort: b.iperfPort, httpPort: b.httpPort })
+    case 'node-relay': return startNodeRelayArm(b)
+    case 'node-h2': return startH2TunnelArm(b)
+    case 'stunnel': return startStunnelArm(b)
     case 'nodemesh': return startTunnelMeshArm({ iperfPort: b.iperfPort, httpPort: b.httpPort, ...(opts.profileDir ? { profileDir: opts.profileDir } : {}) })
   }
 }

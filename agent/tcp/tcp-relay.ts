@@ -4,7 +4,6 @@
  * sent yet); no endpoint at all resets the client, which is the closest thing TCP has to a 503.
  * One access-log record per connection, written when it closes.
  */
-import type http2 from 'node:http2'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { Duplex } from 'node:stream'
@@ -99,7 +98,7 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
       finish(ep, err.code ?? err.message)
     }
 
-    const spliceTo = <U extends Duplex>(ep: CompiledEndpoint, up: U, splice: (client: net.Socket, up: U, closed: () => void) => void) => {
+    const spliceTo = (ep: CompiledEndpoint, up: Duplex, splice: (closed: () => void) => void) => {
       if (clientGone) {
         up.destroy()
         ctx.load.end(ep.target)
@@ -107,7 +106,7 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
       }
       client.removeListener('close', onEarlyClose)
       live.set(client, up)
-      splice(client, up, () => {
+      splice(() => {
         ctx.load.end(ep.target)
         finish(ep, undefined)
       })
@@ -123,7 +122,7 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
       }
       ctx.load.begin(ep.target)
       if (d.kind === 'tunnel') {
-        ctx.tunnel!(d.route).then((stream) => spliceTo(ep, stream, spliceTunnel), (err: NodeJS.ErrnoException) => onFail(ep, err))
+        ctx.tunnel!(d.route).then((stream) => spliceTo(ep, stream, (closed) => spliceStream(stream, client, closed)), (err: NodeJS.ErrnoException) => onFail(ep, err))
         return
       }
       const up = net.connect({ host: d.host, port: d.port, allowHalfOpen: true, noDelay: true })
@@ -136,7 +135,7 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
         up.removeListener('error', failed)
         up.removeListener('timeout', onTimeout)
         up.setTimeout(0)
-        spliceTo(ep, up, spliceSockets)
+        spliceTo(ep, up, (closed) => spliceSockets(client, up, closed))
       })
     }
 
@@ -171,8 +170,3 @@ export function createTcpRelay(ctx: ProxyContext, opts: Partial<TcpRelayOptions>
 }
 
 function noop(): void {}
-
-/** The source end of a tunnel: the same splice as the destination's, resets passed on both ways. */
-function spliceTunnel(client: net.Socket, stream: http2.Http2Stream, closed: () => void): void {
-  spliceStream(stream, client, closed)
-}

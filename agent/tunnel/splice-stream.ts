@@ -6,6 +6,7 @@
  */
 import http2 from 'node:http2'
 import type net from 'node:net'
+import type { Readable, Writable } from 'node:stream'
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CONNECT_ERROR } = http2.constants
 
@@ -48,34 +49,37 @@ export function spliceStream(stream: http2.Http2Stream, socket: net.Socket, onCl
   stream.on('end', () => setImmediate(() => {
     if (!failed && !reset() && !socket.destroyed) socket.end()
   }))
-  stream.on('data', (chunk: Buffer) => {
-    if (socket.destroyed) return
-    // HTTP/2 hands DATA over in pieces of a TLS record or less, often two per record where a
-    // frame ends inside it, each from its own callback. Corked until the event loop's check
-    // phase, the pieces of one read leave in one writev instead of a write each.
+  // HTTP/2 hands DATA over in pieces of a TLS record or less, often two per record where a
+  // frame ends inside it, each from its own callback. Corked until the event loop's check
+  // phase, the pieces of one read leave in one writev instead of a write each.
+  flow(stream, socket, (chunk) => {
     if (socket.writableCorked === 0) {
       socket.cork()
       setImmediate(uncork, socket)
     }
     socket.write(chunk)
-    if (socket.writableLength >= MAX_UNSENT) stream.pause()
   })
-  socket.on('drain', () => stream.resume())
-  // Socket to stream: pipe would pause the socket after nearly every read, as one 64 KiB read
-  // is over a stream's 16 KiB high-water mark, and each pause and resume costs a readStop and
-  // readStart (two epoll_ctl calls). The stream's flow-control window bounds what it holds;
-  // the socket is paused only once MAX_UNSENT waits to be framed.
-  socket.on('data', (chunk: Buffer) => {
-    if (stream.destroyed) return
-    stream.write(chunk)
-    if (stream.writableLength >= MAX_UNSENT) socket.pause()
-  })
-  stream.on('drain', () => socket.resume())
+  flow(socket, stream, (chunk) => stream.write(chunk))
   socket.on('end', () => {
     if (!stream.destroyed) stream.end()
   })
   // The source side pauses the client while the CONNECT is answered.
   socket.resume()
+}
+
+/**
+ * Chunks from `from` written to `to`, `from` paused only once MAX_UNSENT waits in `to`. Not
+ * pipe: a 64 KiB read is over a writable's 16 KiB high-water mark, so pipe pauses and resumes
+ * the source after nearly every read, a readStop and readStart (two epoll_ctl calls) each
+ * time. A paused stream also stops returning window to its peer, so the peer stops in turn.
+ */
+function flow(from: Readable, to: Writable, write: (chunk: Buffer) => void): void {
+  from.on('data', (chunk: Buffer) => {
+    if (to.destroyed) return
+    write(chunk)
+    if (to.writableLength >= MAX_UNSENT) from.pause()
+  })
+  to.on('drain', () => from.resume())
 }
 
 /** Bytes either side may hold unsent before the other is paused (and, for a stream, its window with it). */

@@ -3,6 +3,7 @@ import http2 from 'node:http2'
 import net from 'node:net'
 import t from 'tap'
 import { spliceStream } from '../../../agent/tunnel/splice-stream'
+import { waitFor } from '../../helpers/agent-process'
 
 /**
  * Both ends of the tunnel on real sockets over loopback: an h2c server whose streams are
@@ -74,7 +75,7 @@ t.test('an echo through both ends, with half-close carried each way', async (t) 
   client.end('hello through the tunnel')
   t.equal((await answer).toString(), 'hello through the tunnel', 'the workload answered after our FIN, and its FIN reached us')
   await new Promise((resolve) => client.once('close', resolve))
-  await waitFor(() => r.closed.length === 2)
+  await waitFor(async () => r.closed.length === 2, 'both splices to close')
   t.same(r.closed.map((c) => c.error), [false, false], 'both splices closed cleanly')
 })
 
@@ -101,7 +102,7 @@ t.test('a reset workload resets the client, through RST_STREAM', async (t) => {
   const outcome = readAll(client).then(() => 'FIN', (err: NodeJS.ErrnoException) => err.code)
   client.write('anything')
   t.equal(await outcome, 'ECONNRESET', 'not a clean FIN: the client can tell the connection failed')
-  await waitFor(() => r.closed.length === 2)
+  await waitFor(async () => r.closed.length === 2, 'both splices to close')
   t.same(r.closed.map((c) => c.error).sort(), [true, true], 'both splices saw the failure')
 })
 
@@ -114,17 +115,9 @@ t.test('a reset client resets the workload', async (t) => {
   })
   const client = await r.connect()
   client.write('start')
-  await waitFor(() => started)
+  await waitFor(async () => started, 'the workload to get the first bytes')
   client.resetAndDestroy()
   t.equal(await workloadSaw, 'ECONNRESET', 'the workload sees a reset, not a FIN')
-  await waitFor(() => r.closed.length === 2)
+  await waitFor(async () => r.closed.length === 2, 'both splices to close')
   t.same(r.closed.map((c) => c.error), [true, true], 'both splices saw the failure')
 })
-
-async function waitFor(pred: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
