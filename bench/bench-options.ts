@@ -15,8 +15,8 @@ export type TunnelArmName = (typeof TUNNEL_ARM_NAMES)[number]
 
 export const SUITE_NAMES = ['l7', 'tunnel', 'capture'] as const
 export type SuiteName = (typeof SUITE_NAMES)[number]
-/** capture is opt-in (--suite capture): it needs root, and the default run stays short. */
-const DEFAULT_SUITES: readonly SuiteName[] = ['l7', 'tunnel']
+/** All of them: capture needs root and says so and skips without it, so a plain run still completes. */
+const DEFAULT_SUITES: readonly SuiteName[] = SUITE_NAMES
 
 const ALL_ARM_NAMES: readonly string[] = [...new Set<string>([...ARM_NAMES, ...TUNNEL_ARM_NAMES, ...CAPTURE_ARM_NAMES])]
 

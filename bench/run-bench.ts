@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the L7 suite (nodemesh against a direct connection, HAProxy and nginx), then
  * the tunnel suite (nodemesh's tunnel between two loopback hosts against stunnel and a direct
- * connection); with --suite capture (root, opt-in), a captured connection against bind mode.
+ * connection), then the capture suite (root; skipped with the reason without it): a captured
+ * connection against bind mode, with and without connection tracking, and stunnel.
  * Each suite's processes are stopped before the next starts, so neither measures the other's
  * leftovers. A missed target is reported, never turned into a failing exit code.
  */
